@@ -1,0 +1,99 @@
+"""Run a legacy script unchanged, on the address you choose.
+
+``python -m compat.run legacy/v1_server.py --port 0`` starts the original
+under a real Python 2.7 with every ``bind`` and ``connect`` remapped to
+``--host``/``--port`` (port 0 picks a free one), and prints ``listening on
+HOST:PORT`` once the server socket listens.  The file on disk is never
+changed.  The process becomes the script (``exec``), so its PID, exit status
+and signals are the script's own.
+
+Python 2.7 is found through ``$LEGACY_PYTHON``, then ``python2.7`` and
+``python2`` on ``PATH``, then pyenv's versions; a candidate counts only if it
+runs and says it is 2.7.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+BOOT = Path(__file__).with_name("legacy_boot.py")
+
+
+def _candidates() -> Iterator[str]:
+    if os.environ.get("LEGACY_PYTHON"):
+        yield os.environ["LEGACY_PYTHON"]
+    for name in ("python2.7", "python2"):
+        found = shutil.which(name)
+        if found:
+            yield found
+    pyenv_root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
+    yield from sorted(glob.glob(os.path.join(pyenv_root, "versions", "2.7*", "bin", "python")),
+                      reverse=True)
+
+
+def _is_python27(executable: str) -> bool:
+    try:
+        result = subprocess.run(
+            [executable, "-c", "import sys; sys.stdout.write('%d.%d' % sys.version_info[:2])"],
+            capture_output=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return result.returncode == 0 and result.stdout == b"2.7"
+
+
+def find_python2() -> str | None:
+    """The path of a working Python 2.7, or None.
+
+    pyenv's shims answer to ``python2`` even where no 2.7 is active and then
+    fail, so each candidate is run once before it is trusted.
+    """
+    for candidate in _candidates():
+        if _is_python27(candidate):
+            return candidate
+    return None
+
+
+def command(script: str, host: str, port: int, python2: str) -> list[str]:
+    """The command line that runs ``script`` under ``python2`` on ``host:port``."""
+    return [python2, "-u", str(BOOT), host, str(port), script]
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"invalid port {text!r}")
+    return int(text)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m compat.run",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("script", help="a legacy script, e.g. legacy/v4_poll.py")
+    parser.add_argument("--interpreter", choices=["py2"], default="py2",
+                        help="py2: a real Python 2.7 (default)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to bind or connect to instead of the script's "
+                             "(default %(default)s)")
+    parser.add_argument("--port", type=_port, default=8889,
+                        help="port instead of the script's; 0 picks a free one "
+                             "(default %(default)s)")
+    args = parser.parse_args(argv)
+    if not os.path.isfile(args.script):
+        parser.exit(1, f"{parser.prog}: error: no such script: {args.script}\n")
+    python2 = find_python2()
+    if python2 is None:
+        parser.exit(1, f"{parser.prog}: error: no Python 2.7 found; set LEGACY_PYTHON "
+                       "to its path, or put python2.7 on PATH\n")
+    argv2 = command(args.script, args.host, args.port, python2)
+    sys.stdout.flush()
+    os.execv(argv2[0], argv2)
+
+
+if __name__ == "__main__":
+    main()

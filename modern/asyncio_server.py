@@ -1,0 +1,92 @@
+"""asyncio server: a coroutine per connection on one event loop, any conversation.
+
+No legacy original: this is the article's "asynchronous I/O" as Python 3
+writes it.  ``asyncio.start_server`` hands each connection to :func:`handle`
+as a stream pair; the event loop underneath waits with epoll (or kqueue), and
+with ``--loop uvloop`` that loop is libuv's, written in C.
+
+``--like`` picks the legacy conversation to speak (default ``v4_select``), as
+in ``selectors_server``.  ``--loop auto`` uses uvloop where it is installed.
+
+Payloads stay ``bytes`` from ``read`` to the event line; nothing is decoded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+from collections.abc import Sequence
+
+from compat.loops import LOOPS, resolve_loop, run_with_loop
+from modern import common
+
+
+async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                 conversation: common.Conversation, events: common.Events) -> None:
+    address = writer.get_extra_info("peername")
+    events.connected(address)
+    try:
+        writer.write(conversation.greeting)
+        await asyncio.wait_for(writer.drain(), common.SEND_TIMEOUT)
+        if conversation.closes:
+            return
+        while data := await reader.read(common.RECV_SIZE):
+            events.received(address, data)
+    except (OSError, asyncio.TimeoutError) as exc:
+        common.log(f"{common.format_address(address)}: {exc!r}")
+    finally:
+        writer.close()
+    if not conversation.closes:
+        events.disconnected(address)
+
+
+async def serve(listener: socket.socket, conversation: common.Conversation,
+                events: common.Events) -> None:
+    """Serve until SIGINT or SIGTERM, then close every connection and return."""
+    connections: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
+
+    async def tracked(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        connections[task] = writer
+        try:
+            await handle(reader, writer, conversation, events)
+        finally:
+            del connections[task]
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    server = await asyncio.start_server(tracked, sock=listener, limit=common.RECV_SIZE)
+    events.listening(listener.getsockname())
+    await stop.wait()
+    server.close()
+    # Closing a transport ends its handler's read as if the peer had closed, so
+    # every handler finishes normally and reports its disconnection.  (Since
+    # Python 3.12, wait_closed() also waits for them.)
+    for writer in connections.values():
+        writer.close()
+    if connections:
+        await asyncio.wait(list(connections), timeout=common.SEND_TIMEOUT)
+    await server.wait_closed()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = common.server_parser("asyncio_server", __doc__, like=True)
+    parser.add_argument("--loop", choices=LOOPS, default="auto",
+                        help="event loop: asyncio's, uvloop, or uvloop where "
+                             "installed (default %(default)s)")
+    args = parser.parse_args(argv)
+    try:
+        loop = resolve_loop(args.loop)
+    except LookupError as exc:
+        common.fail(str(exc))
+    events = common.Events(args.quiet)
+    listener = common.listen(args.host, args.port)
+    run_with_loop(serve(listener, common.CONVERSATIONS[args.like], events), loop)
+
+
+if __name__ == "__main__":
+    common.run(main)

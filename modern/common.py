@@ -1,0 +1,207 @@
+"""What every port shares: the conversations, the event lines and the command line.
+
+Each server module reads top to bottom on its own; this module holds only the
+pieces that must be identical everywhere, so that the contract suite can hold
+every port to the same wire bytes and the same event lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import signal
+import socket
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8889
+DEFAULT_TIMEOUT = 10.0
+
+# The originals read 1024 bytes at a time.  Chunk boundaries are not part of
+# the contract (TCP has none), so a larger read costs nothing in behaviour and
+# saves a wake-up per kilobyte.
+RECV_SIZE = 65536
+
+# How long a blocking send of a greeting may take before the peer is given up
+# on: one peer that never reads must not stall a sequential server for ever.
+SEND_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """What a legacy server says on accept, and whether it then hangs up."""
+
+    greeting: bytes
+    closes: bool
+
+
+CONVERSATIONS: dict[str, Conversation] = {
+    "v1_server": Conversation(b"thx for conn", closes=True),
+    "v2_socketserver": Conversation(b"thx for you connecting", closes=True),
+    "v3_forking": Conversation(b"thx for you connecting", closes=True),
+    "v3_threading": Conversation(b"thx for you connecting", closes=True),
+    "v4_select": Conversation(b"connect to server successful", closes=False),
+    "v4_poll": Conversation(b"", closes=False),
+}
+
+
+def format_address(address: Any) -> str:
+    """``HOST:PORT`` for IPv4, ``[HOST]:PORT`` for IPv6 (4-tuples included)."""
+    host, port = address[0], address[1]
+    if ":" in host:
+        return f"[{host}]:{port}"
+    return f"{host}:{port}"
+
+
+class Events:
+    """The event lines on standard output, one per line, flushed at once.
+
+    Threads of one server share an instance; the lock keeps their lines whole.
+    Forked children inherit it and each line is written in one call, which a
+    pipe keeps whole too (a line is far below PIPE_BUF).
+    """
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.quiet = quiet
+        self._lock = threading.Lock()
+
+    def _emit(self, line: str) -> None:
+        with self._lock:
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
+
+    def listening(self, address: Any) -> None:
+        self._emit(f"listening on {format_address(address)}")
+
+    def connected(self, address: Any) -> None:
+        if not self.quiet:
+            self._emit(f"connected {format_address(address)}")
+
+    def received(self, address: Any, data: bytes) -> None:
+        if not self.quiet:
+            self._emit(f"received {format_address(address)} {data!r}")
+
+    def disconnected(self, address: Any) -> None:
+        if not self.quiet:
+            self._emit(f"disconnected {format_address(address)}")
+
+
+def log(message: str) -> None:
+    """A diagnostic: one line on standard error."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def fail(message: str) -> NoReturn:
+    """An expected failure: one line on standard error, exit status 1."""
+    log(f"error: {message}")
+    sys.exit(1)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # argparse would print the whole usage first; one line says enough.
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid port {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port {port} is outside 0-65535")
+    return port
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number of seconds {text!r}") from None
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"timeout must be positive, not {text}")
+    return seconds
+
+
+def _parser(module: str, doc: str | None) -> _Parser:
+    summary = (doc or "").strip().splitlines()[0] if doc else None
+    return _Parser(prog=f"python -m modern.{module}", description=summary)
+
+
+def server_parser(module: str, doc: str | None, like: bool = False) -> argparse.ArgumentParser:
+    """The options every server takes; ``like`` adds ``--like CONVERSATION``."""
+    parser = _parser(module, doc)
+    parser.add_argument(
+        "--host", default=DEFAULT_HOST,
+        help="address to bind (default %(default)s; the originals bound the "
+             "host name or every interface)")
+    parser.add_argument(
+        "--port", type=_port, default=DEFAULT_PORT,
+        help="port to bind; 0 picks a free one (default %(default)s)")
+    parser.add_argument(
+        "-q", "--quiet", action="store_true",
+        help="print no per-connection events, only the listening line")
+    if like:
+        parser.add_argument(
+            "--like", choices=list(CONVERSATIONS), default="v4_select",
+            help="speak this legacy server's conversation (default %(default)s)")
+    return parser
+
+
+def client_parser(module: str, doc: str | None) -> argparse.ArgumentParser:
+    """The options every client takes."""
+    parser = _parser(module, doc)
+    parser.add_argument("--host", default=DEFAULT_HOST,
+                        help="server address (default %(default)s)")
+    parser.add_argument("--port", type=_port, default=DEFAULT_PORT,
+                        help="server port (default %(default)s)")
+    parser.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT,
+                        help="seconds to wait for the server (default %(default)s)")
+    return parser
+
+
+def resolve(host: str, port: int) -> tuple[socket.AddressFamily, Any]:
+    """The family and socket address to bind for ``host``, or a one-line exit."""
+    try:
+        family, _, _, _, address = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror as exc:
+        fail(f"cannot resolve {host!r}: {exc.strerror}")
+    if ipaddress.ip_address(str(address[0]).split("%")[0]).is_unspecified:
+        log(f"warning: listening on every interface ({format_address(address)}); "
+            "anyone who can reach this host can connect")
+    return family, address
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port``, or a one-line exit saying why not."""
+    family, address = resolve(host, port)
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        # Lets a restarted server bind while old connections sit in TIME_WAIT;
+        # on POSIX it never lets two live listeners share a port.
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(address)
+        listener.listen(socket.SOMAXCONN)
+    except OSError as exc:
+        listener.close()
+        fail(f"cannot listen on {format_address(address)}: {exc.strerror}")
+    return listener
+
+
+def run(main: Callable[[Sequence[str] | None], None]) -> None:
+    """Run a program's ``main`` the way every module here is run.
+
+    SIGTERM is turned into the KeyboardInterrupt that SIGINT already raises, so
+    one ``finally`` closes sockets and reaps workers on both, and the program
+    exits 0 without a traceback.
+    """
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        main(None)
+    except KeyboardInterrupt:
+        sys.exit(0)

@@ -1,0 +1,100 @@
+"""poll() server: one thread watches every connection, with no FD_SETSIZE.
+
+Port of ``legacy/v4_poll.py``.  Same conversation: no greeting; read until the
+peer closes or fails; report ``connected``, one ``received`` per chunk,
+``disconnected``.
+
+What changed and why:
+
+- The original registered sockets with poll's default mask, which includes
+  POLLOUT.  A connected socket is almost always writable, so poll() returned
+  at once, for ever: 100% of a core as soon as one client was connected.  This
+  port asks for POLLIN only (POLLHUP and POLLERR are always reported).
+- The original had no ``try`` around ``recv``: a peer that reset the
+  connection killed the server.  Here it is one logged line and a
+  ``disconnected`` event.  The address comes from ``accept``, not from
+  ``getpeername()``, which fails on a reset socket.
+- Sockets are non-blocking, so a spurious wake-up cannot block the loop.
+- Received bytes are reported with ``repr``, never printed raw.
+- Binds ``127.0.0.1`` by default; SIGINT and SIGTERM close every socket.
+- Where ``select.poll`` does not exist (Windows), :mod:`compat.poll` stands in.
+"""
+
+from __future__ import annotations
+
+import select
+import socket
+from collections.abc import Sequence
+from typing import Any
+
+from modern import common
+
+if hasattr(select, "poll"):
+    from select import POLLIN, poll
+else:  # Windows
+    from compat.poll import POLLIN, poll  # type: ignore[assignment]
+
+
+def serve(listener: socket.socket, events: common.Events) -> None:
+    """Report what each client sends until it goes."""
+    listener.setblocking(False)
+    poller = poll()
+    poller.register(listener, POLLIN)
+    peers: dict[int, tuple[socket.socket, Any]] = {}
+    try:
+        while True:
+            for fd, _ in poller.poll():
+                if fd == listener.fileno():
+                    accept(listener, poller, peers, events)
+                else:
+                    receive(fd, poller, peers, events)
+    finally:
+        for sock, address in peers.values():
+            sock.close()
+            events.disconnected(address)
+
+
+def accept(listener: socket.socket, poller: Any,
+           peers: dict[int, tuple[socket.socket, Any]], events: common.Events) -> None:
+    try:
+        conn, address = listener.accept()
+    except (BlockingIOError, InterruptedError):
+        return
+    except OSError as exc:
+        common.log(f"accept failed: {exc}")
+        return
+    conn.setblocking(False)
+    events.connected(address)
+    poller.register(conn, POLLIN)
+    peers[conn.fileno()] = conn, address
+
+
+def receive(fd: int, poller: Any, peers: dict[int, tuple[socket.socket, Any]],
+            events: common.Events) -> None:
+    sock, address = peers[fd]
+    try:
+        data = sock.recv(common.RECV_SIZE)
+    except (BlockingIOError, InterruptedError):
+        return
+    except OSError as exc:
+        common.log(f"{common.format_address(address)}: {exc}")
+        data = b""
+    if data:
+        events.received(address, data)
+        return
+    poller.unregister(fd)
+    del peers[fd]
+    sock.close()
+    events.disconnected(address)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = common.server_parser("poll_server", __doc__).parse_args(argv)
+    events = common.Events(args.quiet)
+    with common.listen(args.host, args.port) as listener:
+        events.listening(listener.getsockname())
+        serve(listener, events)
+
+
+if __name__ == "__main__":
+    common.run(main)

@@ -1,0 +1,112 @@
+"""select() server: one thread watches every connection.
+
+Port of ``legacy/v4_select.py``.  Same conversation: on accept, send
+``b"connect to server successful"``, then read until the peer closes or fails;
+report ``connected``, one ``received`` per chunk, ``disconnected``.
+
+What changed and why:
+
+- ``select()`` watches a bitmap of FD_SETSIZE bits, so it cannot watch a
+  descriptor numbered 1024 or more; the original died with ``ValueError:
+  filedescriptor out of range in select()`` when one arrived.  This port
+  refuses such a connection (one line on standard error, the socket closed)
+  and keeps serving everyone else.  ``poll_server`` and ``selectors_server``
+  have no such limit.
+- The original's bare ``except:`` swallowed every error, then called
+  ``getpeername()``, which fails on a reset socket and killed the server.
+  This port keeps the address from ``accept`` and catches only ``OSError``.
+- Sockets are non-blocking, so a spurious wake-up cannot block the loop.
+- Received bytes are reported with ``repr``, never printed raw: binary data
+  and newlines stay unambiguous.  No debug lines of the loop's state.
+- Binds ``127.0.0.1`` by default; SIGINT and SIGTERM close every socket.
+"""
+
+from __future__ import annotations
+
+import select
+import socket
+from collections.abc import Sequence
+from typing import Any
+
+from modern import common
+
+CONVERSATION = common.CONVERSATIONS["v4_select"]
+
+# glibc's value, which CPython neither exposes nor lets select() exceed.
+FD_SETSIZE = 1024
+
+
+def serve(listener: socket.socket, events: common.Events) -> None:
+    """Greet each client, then report what it sends until it goes."""
+    listener.setblocking(False)
+    peers: dict[socket.socket, Any] = {}
+    try:
+        while True:
+            readable, _, _ = select.select([listener, *peers], [], [])
+            for sock in readable:
+                if sock is listener:
+                    accept(listener, peers, events)
+                else:
+                    receive(sock, peers, events)
+    finally:
+        for sock, address in peers.items():
+            sock.close()
+            events.disconnected(address)
+
+
+def accept(listener: socket.socket, peers: dict[socket.socket, Any],
+           events: common.Events) -> None:
+    try:
+        conn, address = listener.accept()
+    except (BlockingIOError, InterruptedError):
+        return
+    except OSError as exc:
+        common.log(f"accept failed: {exc}")
+        return
+    if conn.fileno() >= FD_SETSIZE:
+        common.log(f"refused {common.format_address(address)}: descriptor "
+                   f"{conn.fileno()} is beyond select()'s FD_SETSIZE ({FD_SETSIZE})")
+        conn.close()
+        return
+    conn.setblocking(False)
+    events.connected(address)
+    try:
+        # A new socket's send buffer is empty, so the greeting goes out whole
+        # or the peer is already gone; sendall raises in both other cases.
+        conn.sendall(CONVERSATION.greeting)
+    except OSError as exc:
+        common.log(f"{common.format_address(address)}: {exc}")
+        conn.close()
+        events.disconnected(address)
+        return
+    peers[conn] = address
+
+
+def receive(sock: socket.socket, peers: dict[socket.socket, Any],
+            events: common.Events) -> None:
+    address = peers[sock]
+    try:
+        data = sock.recv(common.RECV_SIZE)
+    except (BlockingIOError, InterruptedError):
+        return
+    except OSError as exc:
+        common.log(f"{common.format_address(address)}: {exc}")
+        data = b""
+    if data:
+        events.received(address, data)
+        return
+    del peers[sock]
+    sock.close()
+    events.disconnected(address)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = common.server_parser("select_server", __doc__).parse_args(argv)
+    events = common.Events(args.quiet)
+    with common.listen(args.host, args.port) as listener:
+        events.listening(listener.getsockname())
+        serve(listener, events)
+
+
+if __name__ == "__main__":
+    common.run(main)

@@ -1,0 +1,83 @@
+"""socketserver server: a handler instance per connection, greet and hang up.
+
+Port of ``legacy/v2_socketserver.py``.  Same conversation: on accept, send
+``b"thx for you connecting"``; socketserver closes the connection when the
+handler returns.  Reports ``connected HOST:PORT``.
+
+What changed and why:
+
+- ``SocketServer`` is ``socketserver`` in Python 3; the handler writes
+  ``bytes``, which Python 2 let a ``str`` stand for.
+- The article's first line, a non-ASCII comment with no coding declaration,
+  stopped the original from starting at all (PEP 263); Python 3 reads source
+  as UTF-8.
+- The peer address comes from ``accept`` (``client_address``), not from
+  ``getpeername()``, which fails once the peer has reset.
+- Binds ``127.0.0.1`` by default, not every interface; ``SO_REUSEADDR`` so a
+  restart does not wait out TIME_WAIT; a backlog of ``SOMAXCONN``, not 5.
+- A handler error is one logged line, not a traceback; SIGINT and SIGTERM
+  close the server and exit 0.
+
+``forking_server`` and ``threading_server`` reuse :class:`Server` with a mixin,
+exactly as the originals did.
+"""
+
+from __future__ import annotations
+
+import socket
+import socketserver
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from modern import common
+
+CONVERSATION = common.CONVERSATIONS["v2_socketserver"]
+
+
+class Handler(socketserver.StreamRequestHandler):
+    server: Server
+
+    def setup(self) -> None:
+        # Bound the greeting's send: a peer that never reads must not hold a
+        # sequential server, or a worker, for ever.
+        self.request.settimeout(common.SEND_TIMEOUT)
+        super().setup()
+
+    def handle(self) -> None:
+        self.server.events.connected(self.client_address)
+        self.wfile.write(CONVERSATION.greeting)
+
+
+class Server(socketserver.TCPServer):
+    """A TCPServer on a socket that :func:`common.listen` has already bound."""
+
+    def __init__(self, listener: socket.socket, events: common.Events) -> None:
+        self.address_family = listener.family
+        self.events = events
+        super().__init__(listener.getsockname(), Handler, bind_and_activate=False)
+        # socketserver always makes a socket of its own; ours is bound already
+        # and failed, if it failed, the same way as every other port's.
+        self.socket.close()
+        self.socket = listener
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        common.log(f"{common.format_address(client_address)}: {sys.exc_info()[1]}")
+
+
+def serve_main(module: str, doc: str | None, server_class: type[Server],
+               argv: Sequence[str] | None) -> None:
+    """``main`` of this module and of the two that add a mixin to :class:`Server`."""
+    args = common.server_parser(module, doc).parse_args(argv)
+    events = common.Events(args.quiet)
+    with server_class(common.listen(args.host, args.port), events) as server:
+        events.listening(server.socket.getsockname())
+        server.serve_forever()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    serve_main("socketserver_server", __doc__, Server, argv)
+
+
+if __name__ == "__main__":
+    common.run(main)

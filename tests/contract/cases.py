@@ -1,0 +1,318 @@
+"""The contract: cases with stable IDs, each run against every implementation.
+
+A case is a function of a :class:`Session`; it raises ``ContractFailure``
+where the implementation breaks a promise.  ``applies`` says which
+implementations the case means something for; the report marks the others
+not-applicable.  Waits are on events or on the wire, each bounded by
+``tests.procs.WAIT``; the one fixed interval, in ``idle.no_spin``, is the
+measurement window itself.
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tests.contract.events import printed_matches
+from tests.contract.implementations import Implementation
+from tests.contract.session import Conn, ContractFailure, Session, show
+from tests.procs import WAIT
+
+# How long a close that the server has already reported may take to arrive.
+CLOSE_GRACE = 2.0
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    description: str
+    run: Callable[[Session], None]
+    applies: Callable[[Implementation], bool]
+    ends_server: bool = False      # the server is meant to be gone afterwards
+
+
+def every(impl: Implementation) -> bool:
+    return True
+
+
+def reads(impl: Implementation) -> bool:
+    """Servers that keep the connection and read (the v4 conversations)."""
+    return impl.like in ("v4_select", "v4_poll")
+
+
+def greets_and_closes(impl: Implementation) -> bool:
+    return not reads(impl)
+
+
+def running_here(impl: Implementation) -> bool:
+    """Cases that need the process itself, not only its socket."""
+    return impl.argv is not None
+
+
+def legacy(impl: Implementation) -> bool:
+    return impl.legacy
+
+
+CASES: list[Case] = []
+
+
+def case(case_id: str, description: str, applies: Callable[[Implementation], bool] = every,
+         ends_server: bool = False) -> Callable[[Callable[[Session], None]],
+                                                Callable[[Session], None]]:
+    def register(run: Callable[[Session], None]) -> Callable[[Session], None]:
+        CASES.append(Case(case_id, description, run, applies, ends_server))
+        return run
+    return register
+
+
+def finish_chat(s: Session, conn: Conn, sent: bytes) -> None:
+    """Shut down our sending side, then check the server reported ``sent``, in
+    order, and the disconnection (without events: that it closed)."""
+    s.hang_up(conn)
+    if s.has_events and not printed_matches(sent, s.received_by(conn), s.impl.legacy):
+        got = b"".join(e.data or b"" for e in s.received_by(conn))
+        raise ContractFailure("the received chunks add up to what was sent",
+                              show(sent), show(got))
+
+
+@case("greet.basic", "the greeting arrives byte for byte; the server closes (greeting "
+      "servers) or stays open (v4); 'connected' names the client's address and port")
+def greet_basic(s: Session) -> None:
+    conn = s.connect()
+    s.greeted(conn)
+    s.expect_event("connected", conn)
+    if not s.conversation.closes:
+        conn.send(b"still open?")
+        s.expect_received(conn, b"still open?")
+        finish_chat(s, conn, b"still open?")
+
+
+@case("chat.one_message", "one message gives one 'received' event with exactly its bytes",
+      reads)
+def chat_one_message(s: Session) -> None:
+    conn = s.connect()
+    s.greeted(conn)
+    conn.send(b"hello, server")
+    s.expect_received(conn, b"hello, server")
+    finish_chat(s, conn, b"hello, server")
+    chunks = [e.data for e in s.received_by(conn)]
+    if s.has_events and chunks != [b"hello, server"]:
+        raise ContractFailure("exactly one 'received' event", [b"hello, server"], chunks)
+
+
+@case("chat.in_order", "messages sent one after another are reported in order, one event "
+      "each", reads)
+def chat_in_order(s: Session) -> None:
+    conn = s.connect()
+    s.greeted(conn)
+    messages = [b"message %d" % i for i in range(1, 6)]
+    for i, message in enumerate(messages):
+        conn.send(message)
+        s.expect_received(conn, b"".join(messages[:i + 1]))
+    finish_chat(s, conn, b"".join(messages))
+    chunks = [e.data for e in s.received_by(conn)]
+    if s.has_events and chunks != messages:
+        raise ContractFailure("one event per message, in order", messages, chunks)
+
+
+@case("close.clean", "the peer closes cleanly: 'disconnected' names it, and the server "
+      "serves the next client", reads)
+def close_clean(s: Session) -> None:
+    conn = s.connect()
+    s.greeted(conn)
+    conn.send(b"bye")
+    s.expect_received(conn, b"bye")
+    conn.close()
+    s.expect_event("disconnected", conn)
+    s.serves_another()
+
+
+@case("close.silent", "the peer connects and closes without sending or reading anything; "
+      "the server serves the next client")
+def close_silent(s: Session) -> None:
+    conn = s.connect()
+    s.expect_event("connected", conn)
+    if not s.conversation.closes:
+        # Read the greeting: closing on unread data would send a reset, which
+        # is chat.reset's business.
+        s.greeted(conn)
+    conn.close()
+    if not s.conversation.closes:
+        s.expect_event("disconnected", conn)
+    s.serves_another()
+
+
+@case("chat.reset", "the peer resets the connection (SO_LINGER 0): the server survives "
+      "and serves the next client")
+def chat_reset(s: Session) -> None:
+    conn = s.connect()
+    s.expect_event("connected", conn)
+    if not s.conversation.closes:
+        s.greeted(conn)
+        conn.send(b"about to reset")
+        s.expect_received(conn, b"about to reset")
+    conn.reset()
+    if not s.conversation.closes:
+        s.expect_event("disconnected", conn)
+    s.serves_another()
+
+
+@case("chat.half_close", "the peer sends, then shuts down its sending side: the server "
+      "reports the data, then the disconnection, and closes its side")
+def chat_half_close(s: Session) -> None:
+    conn = s.connect()
+    if s.conversation.closes:
+        conn.shutdown_write()
+        s.greeted(conn)
+        s.expect_event("connected", conn)
+        return
+    conn.send(b"last words")
+    conn.shutdown_write()
+    s.expect_event("disconnected", conn)
+    s.expect_received(conn, b"last words")
+    # A server closes before it reports the disconnection, so the close is
+    # already on its way; without events, the full wait applies.
+    got = conn.read_until_close("the server closes its side once the peer has",
+                                CLOSE_GRACE if s.has_events else WAIT)
+    if got != s.conversation.greeting:
+        raise ContractFailure("the greeting, then close", show(s.conversation.greeting),
+                              show(got))
+
+
+def send_payload(s: Session, payload: bytes) -> None:
+    conn = s.connect()
+    s.greeted(conn)
+    conn.send(payload)
+    finish_chat(s, conn, payload)
+
+
+@case("payload.binary", "all 256 byte values arrive, reported losslessly and in order",
+      reads)
+def payload_binary(s: Session) -> None:
+    send_payload(s, bytes(range(256)) + bytes(range(255, -1, -1)))
+
+
+@case("payload.large", "1 MiB in one go arrives completely, losslessly and in order", reads)
+def payload_large(s: Session) -> None:
+    send_payload(s, random.Random(1).randbytes(1 << 20))
+
+
+@case("load.concurrent_100", "100 clients connected at once are all served (a sequential "
+      "server serves them in turn)")
+def load_concurrent_100(s: Session) -> None:
+    conns = [s.connect() for _ in range(100)]
+    for conn in conns:
+        s.greeted(conn)
+    if s.conversation.closes:
+        expected = Counter(conn.address for conn in conns)
+        s.wait_events(
+            lambda events: Counter(e.address for e in events if e.kind == "connected")
+            == expected, "one 'connected' event per client", "100 events")
+        return
+    messages = {conn: b"client %d" % i for i, conn in enumerate(conns)}
+    for conn, message in messages.items():
+        conn.send(message)
+    check_all_received(s, messages)
+    for conn in conns:
+        conn.close()
+    s.wait_events(lambda events: sum(e.kind == "disconnected" for e in events) == len(conns),
+                  "a 'disconnected' event per client", f"{len(conns)} events")
+
+
+def check_all_received(s: Session, messages: dict[Conn, bytes]) -> None:
+    """Every message arrives, attributed to its client where the server names
+    clients (a legacy server's data lines name nobody: compare the multiset)."""
+    if s.impl.legacy:
+        expected = Counter(messages.values())
+        s.wait_events(lambda events: Counter(
+            e.data for e in events if e.kind == "received") == expected,
+            "every client's message, once", f"{len(expected)} messages")
+        return
+    by_address = {conn.address: message for conn, message in messages.items()}
+    s.wait_events(lambda events: {
+        e.address: e.data for e in events if e.kind == "received"} == by_address,
+        "every client's message, from that client", f"{len(by_address)} messages")
+
+
+@case("load.fd_setsize", "1,100 connections held at once (past select()'s FD_SETSIZE of "
+      "1024): all served, or the overflow refused cleanly while the rest are served", reads)
+def load_fd_setsize(s: Session) -> None:
+    served: dict[Conn, bytes] = {}
+    refused = []
+    for i in range(1100):
+        conn = s.connect()
+        try:
+            # One at a time, each acknowledged (greeting or event), so that a
+            # small listen backlog cannot turn this into a SYN-retry test.
+            s.greeted(conn)
+            if not s.conversation.greeting:
+                s.expect_event("connected", conn)
+        except ContractFailure:
+            if s.impl.fd_limit is None or len(served) < s.impl.fd_limit - 50:
+                raise
+            refused.append(conn)
+            continue
+        served[conn] = b"connection %d" % i
+    s.note(f"{len(served)} connections served, {len(refused)} refused")
+    for conn, message in served.items():
+        conn.send(message)
+    check_all_received(s, served)
+    for conn in [*served, *refused]:
+        conn.close()
+    s.serves_another()
+
+
+@case("idle.no_spin", "a server with a client connected and nothing to do uses no CPU "
+      "(measured over one second)", running_here)
+def idle_no_spin(s: Session) -> None:
+    conn = s.connect()
+    s.expect_event("connected", conn)
+    if not s.conversation.closes:
+        s.greeted(conn)
+    assert s.proc is not None
+    before = s.proc.cpu_seconds()
+    # The interval is the measurement itself, not a wait for anything.
+    s.proc.wait(1.0)
+    used = s.proc.cpu_seconds() - before
+    s.note(f"CPU used in 1 s idle: {used:.2f} s")
+    if used > 0.1:
+        raise ContractFailure("an idle server sleeps", "under 0.1 s of CPU per second",
+                              f"{used:.2f} s of CPU in 1 s: it spins")
+
+
+def stops_cleanly(s: Session, signum: int) -> None:
+    conn = s.connect()
+    s.expect_event("connected", conn)
+    if not s.conversation.closes:
+        s.greeted(conn)
+    assert s.proc is not None
+    status = s.proc.stop(signum)
+    s.note(f"sent {signal.Signals(signum).name}: exit status {status}")
+    if status != 0:
+        raise ContractFailure(f"{signal.Signals(signum).name} ends the server with status 0",
+                              0, status if status is not None else f"still running after "
+                              f"{WAIT:g} s")
+    if "Traceback" in s.proc.stderr:
+        raise ContractFailure("no traceback on shutdown", "none", s.proc.stderr[-1000:])
+    if not s.conversation.closes:
+        got = conn.read_until_close("the server closes every connection on the way out")
+        if got:
+            raise ContractFailure("nothing more on the way out", b"", show(got))
+
+
+@case("shutdown.sigterm", "SIGTERM with a client connected: exit status 0, no traceback, "
+      "every connection closed", running_here, ends_server=True)
+def shutdown_sigterm(s: Session) -> None:
+    stops_cleanly(s, signal.SIGTERM)
+
+
+@case("shutdown.sigint", "SIGINT (Ctrl-C) with a client connected: exit status 0, no "
+      "traceback, every connection closed", running_here, ends_server=True)
+def shutdown_sigint(s: Session) -> None:
+    stops_cleanly(s, signal.SIGINT)
+
+
+BY_ID = {c.id: c for c in CASES}

@@ -1,0 +1,141 @@
+"""Every implementation the contract suite runs, and how to start each.
+
+An implementation is a command line that serves one legacy conversation on a
+given port, plus how to read its standard output.  The matrix: for each legacy
+server, the original under Python 2.7 (through ``compat.run``), its faithful
+port, and ``selectors_server``/``asyncio_server`` speaking its conversation
+(the latter on asyncio's loop and on uvloop).
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from compat.loops import uvloop_available
+from compat.run import find_python2
+from modern.common import CONVERSATIONS
+from tests.procs import python_module
+
+# The modern port of each legacy script.
+PORTS = {
+    "v1_server": "blocking_server",
+    "v2_socketserver": "socketserver_server",
+    "v3_forking": "forking_server",
+    "v3_threading": "threading_server",
+    "v4_select": "select_server",
+    "v4_poll": "poll_server",
+    "v1_client": "greet_client",
+    "v4_client": "hello_client",
+}
+
+# The conversation each legacy client speaks, and so the servers it can talk to.
+CLIENT_CONVERSATIONS = {
+    "v1_client": ("v1_server", "v2_socketserver", "v3_forking", "v3_threading"),
+    "v4_client": ("v4_select", "v4_poll"),
+}
+
+
+@functools.cache
+def python2() -> str | None:
+    return find_python2()
+
+
+def missing(needs: str | None) -> str | None:
+    """Why something that needs ``needs`` cannot run here, or None."""
+    if needs == "python2.7" and python2() is None:
+        return "no Python 2.7 found (set LEGACY_PYTHON, or install 2.7 with pyenv)"
+    if needs == "uvloop" and not uvloop_available():
+        return "uvloop is not installed"
+    return None
+
+
+@dataclass(frozen=True)
+class Implementation:
+    """One way of speaking one legacy conversation."""
+
+    name: str
+    like: str                      # the legacy script whose conversation it speaks
+    legacy: bool                   # a legacy original: its output is the legacy print format
+    argv: Callable[[str, int], list[str]] | None  # (host, port) -> command; None: --target
+    needs: str | None = None       # "python2.7" or "uvloop" where that must be installed
+    sequential: bool = False       # serves one connection at a time
+    fd_limit: int | None = None    # refuses descriptors at or past this number
+
+
+
+def _legacy(script: str) -> Callable[[str, int], list[str]]:
+    return lambda host, port: python_module(
+        "compat.run", f"legacy/{script}.py", "--host", host, "--port", str(port))
+
+
+def _modern(module: str, *extra: str) -> Callable[[str, int], list[str]]:
+    return lambda host, port: python_module(
+        f"modern.{module}", "--host", host, "--port", str(port), *extra)
+
+
+def _poll_server_on_compat_poll(host: str, port: int) -> list[str]:
+    """poll_server as it runs where select.poll is missing: on compat.poll."""
+    code = ("import runpy, select, sys; del select.poll; sys.argv[0] = 'poll_server'; "
+            "runpy.run_module('modern.poll_server', run_name='__main__')")
+    return [sys.executable, "-c", code, "--host", host, "--port", str(port)]
+
+
+def servers() -> list[Implementation]:
+    impls = []
+    for like in CONVERSATIONS:
+        sequential = like in ("v1_server", "v2_socketserver")
+        impls += [
+            Implementation(f"{like}/legacy", like, True, _legacy(like), "python2.7",
+                           sequential=sequential),
+            Implementation(f"{like}/port", like, False, _modern(PORTS[like]),
+                           sequential=sequential,
+                           fd_limit=1024 if like == "v4_select" else None),
+            Implementation(f"{like}/selectors", like, False,
+                           _modern("selectors_server", "--like", like)),
+            Implementation(f"{like}/asyncio", like, False,
+                           _modern("asyncio_server", "--like", like, "--loop", "asyncio")),
+            Implementation(f"{like}/uvloop", like, False,
+                           _modern("asyncio_server", "--like", like, "--loop", "uvloop"),
+                           "uvloop"),
+        ]
+    impls.append(Implementation("v4_poll/port-on-compat-poll", "v4_poll", False,
+                                _poll_server_on_compat_poll))
+    return impls
+
+
+def target(like: str) -> Implementation:
+    """A server someone else started (``--target``): wire-level cases only."""
+    return Implementation(f"{like}/target", like, False, None)
+
+
+@dataclass(frozen=True)
+class Client:
+    """One client program of one legacy conversation."""
+
+    name: str
+    like: str                     # the legacy client it ports or is
+    legacy: bool
+    argv: Callable[[str, int, float], list[str]]  # (host, port, timeout) -> command
+    needs: str | None = None
+
+
+def _legacy_client(script: str) -> Callable[[str, int, float], list[str]]:
+    # The originals have no timeout to pass.
+    return lambda host, port, timeout: _legacy(script)(host, port)
+
+
+def _modern_client(module: str) -> Callable[[str, int, float], list[str]]:
+    return lambda host, port, timeout: [*_modern(module)(host, port), "--timeout", str(timeout)]
+
+
+def clients() -> list[Client]:
+    impls = []
+    for like in CLIENT_CONVERSATIONS:
+        impls += [
+            Client(f"{like}/legacy", like, True, _legacy_client(like), "python2.7"),
+            Client(f"{like}/port", like, False, _modern_client(PORTS[like])),
+        ]
+    return impls

@@ -1,0 +1,278 @@
+"""One run of one contract case against one running implementation.
+
+A :class:`Session` starts the server (or points at a ``--target``), opens
+client connections, waits for the server's events, and records a transcript of
+everything that crossed: bytes each way and event lines.  A broken promise
+raises :class:`ContractFailure` with Expected and Observed.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import time
+from collections.abc import Callable
+from typing import Any
+
+from modern.common import CONVERSATIONS, format_address
+from tests.contract.events import Address, Event, parse_legacy, parse_modern, printed_matches
+from tests.contract.implementations import Implementation
+from tests.procs import WAIT, Proc
+
+
+class ContractFailure(AssertionError):
+    """A case's expectation that an implementation did not meet."""
+
+    def __init__(self, what: str, expected: object, observed: object) -> None:
+        self.what, self.expected, self.observed = what, expected, observed
+        super().__init__(f"{what}\n  Expected: {expected}\n  Observed: {observed}")
+
+
+def show(data: bytes, limit: int = 80) -> str:
+    """Bytes for a transcript: the repr, shortened past ``limit`` bytes."""
+    if len(data) <= limit:
+        return repr(data)
+    return f"{data[:limit]!r}... ({len(data)} bytes)"
+
+
+class Conn:
+    """A client connection that records what it sends and receives."""
+
+    def __init__(self, session: Session, label: str) -> None:
+        self.session, self.label = session, label
+        self.sock = socket.create_connection((session.host, session.port), timeout=WAIT)
+        self.address: Address = self.sock.getsockname()[:2]
+        self.first_event = len(session.events()) if session.has_events else 0
+        session.note(f"{label} connected from {format_address(self.address)}")
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+        self.session.note(f"{self.label} -> {show(data)}")
+
+    def shutdown_write(self) -> None:
+        self.sock.shutdown(socket.SHUT_WR)
+        self.session.note(f"{self.label} shut down its sending side")
+
+    def reset(self) -> None:
+        """Close with SO_LINGER 0: the peer gets a RST, not a FIN."""
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.sock.close()
+        self.session.note(f"{self.label} reset the connection")
+
+    def close(self) -> None:
+        self.sock.close()
+        self.session.note(f"{self.label} closed")
+
+    def _recv(self, size: int, deadline: float) -> bytes:
+        self.sock.settimeout(max(deadline - time.monotonic(), 0.001))
+        try:
+            return self.sock.recv(size)
+        except TimeoutError:
+            raise
+        except ConnectionResetError:
+            self.session.note(f"{self.label} <- connection reset")
+            return b""
+
+    def recv_exactly(self, size: int, what: str) -> bytes:
+        """``size`` bytes; a ContractFailure on early close or timeout."""
+        deadline = time.monotonic() + WAIT
+        data = b""
+        while len(data) < size:
+            try:
+                chunk = self._recv(size - len(data), deadline)
+            except TimeoutError:
+                break
+            if not chunk:
+                break
+            data += chunk
+        self.session.note(f"{self.label} <- {show(data)}")
+        if len(data) < size:
+            raise ContractFailure(what, f"{size} bytes", f"{show(data)} then "
+                                  + ("nothing more" if time.monotonic() >= deadline else "close"))
+        return data
+
+    def read_until_close(self, what: str, timeout: float = WAIT) -> bytes:
+        """Everything until the server closes; a ContractFailure if it does not
+        within ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        data = b""
+        while True:
+            try:
+                chunk = self._recv(65536, deadline)
+            except TimeoutError:
+                self.session.note(f"{self.label} <- {show(data)}, no close")
+                raise ContractFailure(what, "the server closes the connection",
+                                      f"still open after {timeout:g} s, having sent "
+                                      f"{show(data)}") from None
+            if not chunk:
+                self.session.note(f"{self.label} <- {show(data)} then close")
+                return data
+            data += chunk
+
+
+class Session:
+    """The implementation under test, running, and what happened to it."""
+
+    def __init__(self, impl: Implementation, target: Address | None = None) -> None:
+        self.impl = impl
+        self.conversation = CONVERSATIONS[impl.like]
+        self.transcript: list[str] = []
+        self.started = time.monotonic()
+        self.proc: Proc | None = None
+        self._parsed = 0
+        self._events: list[Event] = []
+        self._conns = 0
+        if target is not None:
+            self.host, self.port = target
+            return
+        assert impl.argv is not None
+        self.proc = Proc(impl.argv("127.0.0.1", 0))
+        self.host, self.port = self.proc.listening()
+        self.note(f"server pid {self.proc.pid} listening on {self.host}:{self.port}")
+
+    # -- the record ---------------------------------------------------------
+
+    def note(self, line: str) -> None:
+        self.transcript.append(f"{time.monotonic() - self.started:7.3f}s {line}")
+
+    @property
+    def has_events(self) -> bool:
+        return self.proc is not None
+
+    def events(self) -> list[Event]:
+        """Every event the server has reported so far, in order."""
+        assert self.proc is not None
+        lines = self.proc.lines
+        while self._parsed + 1 < len(lines):
+            self._parsed += 1
+            line = lines[self._parsed]
+            event = parse_legacy(line) if self.impl.legacy else parse_modern(line)
+            if event is not None:
+                self._events.append(event)
+                self.note(f"event: {event}")
+        return self._events
+
+    # -- clients ------------------------------------------------------------
+
+    def connect(self, label: str | None = None) -> Conn:
+        self._conns += 1
+        try:
+            return Conn(self, label or f"client{self._conns}")
+        except OSError as exc:
+            raise ContractFailure("the server accepts the connection", "a connection",
+                                  f"connect failed: {exc}") from None
+
+    def greeted(self, conn: Conn) -> None:
+        """Receive the conversation's greeting on ``conn``, byte for byte.
+
+        A greeting conversation's server must then close; a v4 server's must
+        not, which only a later exchange can prove.
+        """
+        greeting = self.conversation.greeting
+        if self.conversation.closes:
+            got = conn.read_until_close("the greeting, then the server closes")
+        else:
+            got = conn.recv_exactly(len(greeting), "the greeting") if greeting else b""
+        if got != greeting:
+            raise ContractFailure("the greeting, byte for byte", show(greeting), show(got))
+
+    def serves_another(self) -> None:
+        """A new client still gets the whole conversation: the server survived."""
+        self.note("-- a new client, to show the server still serves")
+        conn = self.connect()
+        self.greeted(conn)
+        if not self.conversation.closes:
+            conn.send(b"are you still there?")
+            self.expect_received(conn, b"are you still there?")
+            self.hang_up(conn)
+
+    def hang_up(self, conn: Conn) -> None:
+        """Shut down ``conn``'s sending side and wait until the server has
+        noticed: its ``disconnected`` event or, with no events to read, its
+        close.  Whether it closes its own side is chat.half_close's business."""
+        conn.shutdown_write()
+        if self.has_events:
+            self.expect_event("disconnected", conn)
+        else:
+            conn.read_until_close("the server closes after the peer does")
+
+    # -- events ---------------------------------------------------------------
+
+    def wait_events(self, ready: Callable[[list[Event]], Any], what: str,
+                    expected: object) -> Any:
+        """Wait until ``ready(events)`` is true; its value, or a ContractFailure."""
+        if self.proc is None:
+            return None
+        proc = self.proc
+        result: list[Any] = []
+
+        def check() -> bool:
+            result[:] = [ready(self.events())]
+            return bool(result[0]) or not proc.alive()
+
+        proc.wait_until(check)
+        if not result or not result[0]:
+            result[:] = [ready(self.events())]
+        if not result[0]:
+            observed = [str(e) for e in self._events[-10:]]
+            status = "" if proc.alive() else f"; the server exited with status {proc.wait()}"
+            raise ContractFailure(what, expected, f"events {observed}{status}")
+        return result[0]
+
+    def _matches(self, event: Event, kind: str, conn: Conn | None) -> bool:
+        if event.kind != kind:
+            return False
+        if conn is None or (event.address is None and kind == "received"):
+            return True
+        return event.address == conn.address
+
+    def expect_event(self, kind: str, conn: Conn | None = None) -> None:
+        """Wait for a ``kind`` event about ``conn`` (any connection if None)."""
+        where = f" {format_address(conn.address)}" if conn else ""
+        self.wait_events(lambda events: any(self._matches(e, kind, conn) for e in events),
+                         f"a '{kind}' event", f"'{kind}{where}'")
+
+    def received_by(self, conn: Conn | None) -> list[Event]:
+        """The ``received`` events for ``conn``, or for everyone if None.
+
+        A legacy server names nobody in its data lines: for it, the data
+        reported since ``conn`` connected.
+        """
+        events = self.events()
+        if conn is not None and self.impl.legacy:
+            events = events[conn.first_event:]
+        return [e for e in events if self._matches(e, "received", conn)]
+
+    def expect_received(self, conn: Conn, data: bytes) -> None:
+        """Wait until the events for ``conn`` carry ``data`` in full, in order."""
+        legacy = self.impl.legacy
+        self.wait_events(lambda _: printed_matches(data, self.received_by(conn), legacy),
+                         f"'received' events carrying {show(data, 40)}",
+                         f"the {len(data)} bytes sent, in order")
+
+    # -- the end --------------------------------------------------------------
+
+    def still_serving(self) -> None:
+        """The server is alive and, if modern, printed nothing it should not."""
+        if self.proc is None:
+            return
+        self.events()
+        if not self.proc.alive():
+            raise ContractFailure("the server keeps running", "running",
+                                  f"exited with status {self.proc.wait()}; stderr ends "
+                                  f"{self.proc.stderr[-300:]!r}")
+        if not self.impl.legacy:
+            unparsed = [str(e) for e in self._events if e.kind == "unparsed"]
+            if unparsed:
+                raise ContractFailure("every output line is an event line", "event lines",
+                                      unparsed[:5])
+            if "Traceback" in self.proc.stderr:
+                raise ContractFailure("no traceback on standard error", "none",
+                                      self.proc.stderr[-1000:])
+
+    def close(self) -> str:
+        """Stop the server; its standard error, for the report."""
+        if self.proc is None:
+            return ""
+        self.proc.kill()
+        return self.proc.stderr

@@ -25,6 +25,12 @@ from modern import common
 async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                  conversation: common.Conversation, events: common.Events) -> None:
     address = writer.get_extra_info("peername")
+    if address is None:
+        # The peer reset the connection before it was accepted: there is no
+        # one to greet and no address to report.
+        common.log("a connection was reset before it could be served")
+        writer.close()
+        return
     events.connected(address)
     try:
         writer.write(conversation.greeting)

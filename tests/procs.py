@@ -130,6 +130,25 @@ class Proc:
     def alive(self) -> bool:
         return self.popen.poll() is None
 
+    def threads(self) -> int:
+        """How many threads the process has now (Linux)."""
+        return len(os.listdir(f"/proc/{self.pid}/task"))
+
+    def zombies(self) -> list[int]:
+        """PIDs of this process's children that exited and were not reaped (Linux)."""
+        found = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            fields = stat.rsplit(")", 1)[1].split()
+            if fields[0] == "Z" and int(fields[1]) == self.pid:
+                found.append(int(entry))
+        return found
+
     def cpu_seconds(self) -> float:
         """User plus system CPU time so far, from /proc (Linux)."""
         fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()

@@ -19,10 +19,14 @@ from dataclasses import dataclass
 from tests.contract.events import printed_matches
 from tests.contract.implementations import Implementation
 from tests.contract.session import Conn, ContractFailure, Session, show
-from tests.procs import WAIT
+from tests.procs import WAIT, Proc
 
 # How long a close that the server has already reported may take to arrive.
 CLOSE_GRACE = 2.0
+
+# How long finished workers may take to be reaped: ten of socketserver's
+# half-second polls.
+REAP_GRACE = 5.0
 
 
 @dataclass(frozen=True)
@@ -150,13 +154,32 @@ def close_silent(s: Session) -> None:
 def chat_reset(s: Session) -> None:
     conn = s.connect()
     s.expect_event("connected", conn)
-    if not s.conversation.closes:
+    if s.conversation.closes:
+        # Reset once the greeting has arrived, so that the server is past its
+        # send: a reset before it is chat.reset_before_accept's business.
+        conn.wait_readable()
+    else:
         s.greeted(conn)
         conn.send(b"about to reset")
         s.expect_received(conn, b"about to reset")
     conn.reset()
     if not s.conversation.closes:
         s.expect_event("disconnected", conn)
+    s.serves_another()
+
+
+@case("chat.reset_before_accept", "a peer connects and resets while the server is "
+      "stopped (SIGSTOP), so the server accepts a dead connection: it survives and "
+      "serves the next client", running_here)
+def chat_reset_before_accept(s: Session) -> None:
+    assert s.proc is not None
+    s.proc.popen.send_signal(signal.SIGSTOP)
+    try:
+        conn = s.connect()
+        conn.reset()
+    finally:
+        s.proc.popen.send_signal(signal.SIGCONT)
+    s.note("server continued")
     s.serves_another()
 
 
@@ -198,6 +221,16 @@ def payload_binary(s: Session) -> None:
 @case("payload.large", "1 MiB in one go arrives completely, losslessly and in order", reads)
 def payload_large(s: Session) -> None:
     send_payload(s, random.Random(1).randbytes(1 << 20))
+
+
+@case("payload.newlines", "a message with newlines and a carriage return is one "
+      "'received' event with exactly its bytes", reads)
+def payload_newlines(s: Session) -> None:
+    message = b"line 1\nline 2\r\n"
+    send_payload(s, message)
+    chunks = [e.data for e in s.received_by(None)]
+    if s.has_events and chunks != [message]:
+        raise ContractFailure("exactly one 'received' event", [message], chunks)
 
 
 @case("load.concurrent_100", "100 clients connected at once are all served (a sequential "
@@ -263,6 +296,51 @@ def load_fd_setsize(s: Session) -> None:
     for conn in [*served, *refused]:
         conn.close()
     s.serves_another()
+
+
+@case("restart.same_port", "stopped with a client connected, the server can be started "
+      "again on the same port at once (SO_REUSEADDR)", running_here, ends_server=True)
+def restart_same_port(s: Session) -> None:
+    conn = s.connect()
+    s.greeted(conn)
+    s.expect_event("connected", conn)
+    assert s.proc is not None and s.impl.argv is not None
+    s.proc.stop()
+    s.proc.kill()
+    s.note(f"server stopped; starting another on port {s.port}")
+    again = Proc(s.impl.argv(s.host, s.port))
+    try:
+        first = again.line(0)
+        if first != f"listening on {s.host}:{s.port}".encode():
+            again.wait()
+            raise ContractFailure("a restart on the same port listens",
+                                  f"listening on {s.host}:{s.port}",
+                                  f"{first!r}; stderr {again.stderr.strip()[-300:]!r}")
+        s.note(f"second server: {first!r}")
+    finally:
+        again.kill()
+
+
+@case("workers.reaped", "once its clients are gone, the server is back to the threads it "
+      "started with and has no zombie children", running_here)
+def workers_reaped(s: Session) -> None:
+    assert s.proc is not None
+    proc = s.proc
+    threads = proc.threads()
+    for _ in range(5):
+        conn = s.connect()
+        s.greeted(conn)
+        if not s.conversation.closes:
+            s.hang_up(conn)
+    s.note(f"threads at start: {threads}")
+
+    def settled() -> bool:
+        return proc.threads() <= threads and not proc.zombies()
+
+    if not proc.wait_until(settled, REAP_GRACE):
+        raise ContractFailure("workers are reaped", f"{threads} threads, no zombies",
+                              f"{proc.threads()} threads, zombie children "
+                              f"{proc.zombies()} after {REAP_GRACE:g} s")
 
 
 @case("idle.no_spin", "a server with a client connected and nothing to do uses no CPU "

@@ -78,7 +78,16 @@ class Recorder:
                reason: str | None = None, transcript: list[str] | None = None) -> None:
         self.item.user_properties.append((VERDICT, {
             "implementation": implementation, "case": case, "verdict": verdict,
-            "reason": reason, "transcript": transcript or []}))
+            "reason": reason, "transcript": abridged(transcript or [])}))
+
+
+def abridged(transcript: list[str], keep: int = 60) -> list[str]:
+    """The first and last ``keep`` lines: a 1,100-connection case writes
+    thousands, and the test's own failure message has them all."""
+    if len(transcript) <= 2 * keep:
+        return transcript
+    return [*transcript[:keep], f"... {len(transcript) - 2 * keep} lines left out ...",
+            *transcript[-keep:]]
 
 
 @pytest.fixture

@@ -107,8 +107,12 @@ def servers() -> list[Implementation]:
 
 
 def target(like: str) -> Implementation:
-    """A server someone else started (``--target``): wire-level cases only."""
-    return Implementation(f"{like}/target", like, False, None)
+    """A server someone else started (``--target``): wire-level cases only.
+
+    It may be built on select(), so it may refuse descriptors past FD_SETSIZE,
+    as long as it does so cleanly.
+    """
+    return Implementation(f"{like}/target", like, False, None, fd_limit=1024)
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,29 @@ LEDGER: list[Deviation] = [
     Deviation("v4_client/legacy", "client.no_greeting",
               "no timeout: waits for ever for a greeting that v4_poll never sends",
               r"still running after"),
+    Deviation("v4_*/legacy", "payload.newlines",
+              "prints received data raw: a newline in the data splits one chunk into "
+              "lines that cannot be told from separate messages",
+              r"exactly one 'received' event"),
+    Deviation("v1_server/legacy", "chat.reset_before_accept",
+              "no try around send(): writing the greeting to a reset connection kills "
+              "the server",
+              r"error: \[Errno 104\] Connection reset by peer"),
+    Deviation("v4_select/legacy", "chat.reset_before_accept",
+              "no try around send() on accept: writing the greeting to a reset "
+              "connection kills the server",
+              r"error: \[Errno 104\] Connection reset by peer"),
+    Deviation("v4_poll/legacy", "chat.reset_before_accept",
+              "no try around recv(): ECONNRESET kills the server",
+              r"error: \[Errno 104\] Connection reset by peer"),
+    Deviation("*/legacy", "restart.same_port",
+              "no SO_REUSEADDR: the port stays taken while the old connection sits in "
+              "TIME_WAIT (a minute on Linux)",
+              r"\[Errno 98\] Address already in use"),
+    Deviation("v3_forking/legacy", "workers.reaped",
+              "Python 2's ForkingMixIn reaps finished children only when the next "
+              "request arrives: they stay zombies in between",
+              r"zombie children \[\d"),
     Deviation("*/legacy", "shutdown.sigterm",
               "no SIGTERM handler: the process is killed by the signal, without closing "
               "anything itself",

@@ -8,6 +8,7 @@ raises :class:`ContractFailure` with Expected and Observed.
 
 from __future__ import annotations
 
+import select
 import socket
 import struct
 import time
@@ -62,6 +63,13 @@ class Conn:
     def close(self) -> None:
         self.sock.close()
         self.session.note(f"{self.label} closed")
+
+    def wait_readable(self) -> None:
+        """Wait until the server has sent something (or closed), reading nothing."""
+        readable, _, _ = select.select([self.sock], [], [], WAIT)
+        if not readable:
+            raise ContractFailure("the server sends or closes", "something to read",
+                                  f"nothing after {WAIT:g} s")
 
     def _recv(self, size: int, deadline: float) -> bytes:
         self.sock.settimeout(max(deadline - time.monotonic(), 0.001))
@@ -140,8 +148,10 @@ class Session:
         return self.proc is not None
 
     def events(self) -> list[Event]:
-        """Every event the server has reported so far, in order."""
-        assert self.proc is not None
+        """Every event the server has reported so far, in order (none for a
+        ``--target``, whose output we cannot see)."""
+        if self.proc is None:
+            return []
         lines = self.proc.lines
         while self._parsed + 1 < len(lines):
             self._parsed += 1
@@ -149,7 +159,8 @@ class Session:
             event = parse_legacy(line) if self.impl.legacy else parse_modern(line)
             if event is not None:
                 self._events.append(event)
-                self.note(f"event: {event}")
+                text = str(event)
+                self.note(f"event: {text if len(text) <= 160 else text[:160] + '...'}")
         return self._events
 
     # -- clients ------------------------------------------------------------

@@ -2,8 +2,9 @@
 # this file in the syntax both understand, and import nothing from the project.
 """Run a legacy script with its hard-coded address remapped.
 
-Usage: ``python legacy_boot.py HOST PORT SCRIPT``.  ``compat.run`` starts it;
-nothing else should.
+Usage: ``python2 -u legacy_boot.py HOST PORT SCRIPT``.  ``compat.run`` starts
+it; nothing else should.  On Python 3, ``compat.legacy_py3`` calls :func:`run`
+with a translation step.
 
 Every ``bind`` and ``connect`` of a TCP socket goes to ``HOST:PORT`` instead of
 the address the script wrote, and the first ``listen`` prints ``listening on
@@ -18,8 +19,12 @@ import socket
 import sys
 
 
-def main():
-    host, port, script = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+def run(host, port, script, transform=None):
+    """Run ``script`` as ``__main__`` with its addresses remapped to host:port.
+
+    ``transform(source_bytes, script)``, if given, returns the source to
+    compile instead (the Python 3 launcher translates Python 2 syntax there).
+    """
     cls = socket.socket
     real_bind, real_connect, real_listen = cls.bind, cls.connect, cls.listen
     announced = []
@@ -41,10 +46,16 @@ def main():
     cls.bind, cls.connect, cls.listen = bind, connect, listen
     with open(script, "rb") as f:
         source = f.read()
+    if transform is not None:
+        source = transform(source, script)
     code = compile(source, script, "exec")
     sys.argv = [script]
     sys.path[0] = os.path.dirname(os.path.abspath(script))
     exec(code, {"__name__": "__main__", "__file__": script, "__builtins__": __builtins__})
+
+
+def main():
+    run(sys.argv[1], int(sys.argv[2]), sys.argv[3])
 
 
 if __name__ == "__main__":

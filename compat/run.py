@@ -3,9 +3,11 @@
 ``python -m compat.run legacy/v1_server.py --port 0`` starts the original
 under a real Python 2.7 with every ``bind`` and ``connect`` remapped to
 ``--host``/``--port`` (port 0 picks a free one), and prints ``listening on
-HOST:PORT`` once the server socket listens.  The file on disk is never
-changed.  The process becomes the script (``exec``), so its PID, exit status
-and signals are the script's own.
+HOST:PORT`` once the server socket listens.  ``--interpreter py3`` runs it on
+this Python instead, through :mod:`compat.legacy_py3`; ``--diff`` shows the
+syntax translation that involves.  The file on disk is never changed.  The
+process becomes the script (``exec``), so its PID, exit status and signals
+are the script's own.
 
 Python 2.7 is found through ``$LEGACY_PYTHON``, then ``python2.7`` and
 ``python2`` on ``PATH``, then pyenv's versions; a candidate counts only if it
@@ -16,12 +18,15 @@ from __future__ import annotations
 
 import argparse
 import glob
+import importlib.util
 import os
 import shutil
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+
+from compat.translate import diff
 
 BOOT = Path(__file__).with_name("legacy_boot.py")
 
@@ -60,8 +65,14 @@ def find_python2() -> str | None:
     return None
 
 
-def command(script: str, host: str, port: int, python2: str) -> list[str]:
-    """The command line that runs ``script`` under ``python2`` on ``host:port``."""
+def command(script: str, host: str, port: int, python2: str | None) -> list[str]:
+    """The command line that runs ``script`` on ``host:port``: under ``python2``,
+    or, if that is None, on this Python 3 through the shims and translation.
+
+    Both run unbuffered (``-u``), so each ``print`` reaches a pipe as it happens.
+    """
+    if python2 is None:
+        return [sys.executable, "-u", "-m", "compat.legacy_py3", host, str(port), script]
     return [python2, "-u", str(BOOT), host, str(port), script]
 
 
@@ -75,21 +86,36 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m compat.run",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("script", help="a legacy script, e.g. legacy/v4_poll.py")
-    parser.add_argument("--interpreter", choices=["py2"], default="py2",
-                        help="py2: a real Python 2.7 (default)")
+    parser.add_argument("--interpreter", choices=["py2", "py3"], default="py2",
+                        help="py2: a real Python 2.7 (default); py3: this Python, with "
+                             "the script's syntax translated in memory and the compat shims")
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to bind or connect to instead of the script's "
                              "(default %(default)s)")
     parser.add_argument("--port", type=_port, default=8889,
                         help="port instead of the script's; 0 picks a free one "
                              "(default %(default)s)")
+    parser.add_argument("--diff", action="store_true",
+                        help="print how the script's syntax is translated for Python 3, "
+                             "instead of running it")
     args = parser.parse_args(argv)
     if not os.path.isfile(args.script):
         parser.exit(1, f"{parser.prog}: error: no such script: {args.script}\n")
-    python2 = find_python2()
-    if python2 is None:
-        parser.exit(1, f"{parser.prog}: error: no Python 2.7 found; set LEGACY_PYTHON "
-                       "to its path, or put python2.7 on PATH\n")
+    if args.diff:
+        with open(args.script, "rb") as f:
+            source = importlib.util.decode_source(f.read())
+        try:
+            shown = diff(source, args.script) or f"{args.script}: nothing to translate\n"
+        except SyntaxError as exc:
+            parser.exit(1, f"{parser.prog}: error: {exc}\n")
+        sys.stdout.write(shown)
+        return
+    python2 = None
+    if args.interpreter == "py2":
+        python2 = find_python2()
+        if python2 is None:
+            parser.exit(1, f"{parser.prog}: error: no Python 2.7 found; set LEGACY_PYTHON "
+                           "to its path, or put python2.7 on PATH\n")
     argv2 = command(args.script, args.host, args.port, python2)
     sys.stdout.flush()
     os.execv(argv2[0], argv2)

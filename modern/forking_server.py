@@ -8,19 +8,20 @@ Same conversation as ``v2_socketserver``; each child reports its own
 What changed beyond the ``socketserver_server`` port: nothing in the server
 itself.  ``ForkingMixIn`` already bounds its children (``max_children``) and,
 on shutdown, ``server_close`` waits for every child, so SIGINT and SIGTERM
-leave no zombie.  Needs ``os.fork`` (POSIX only).
+leave no zombie.  Where ``os.fork`` is missing (Windows), ``compat.forking``
+serves each connection in a thread instead and warns once.
 """
 
 from __future__ import annotations
 
-import socketserver
 from collections.abc import Sequence
 
+from compat.forking import ForkingMixIn
 from modern import common
 from modern.socketserver_server import Server, serve_main
 
 
-class ForkingServer(socketserver.ForkingMixIn, Server):
+class ForkingServer(ForkingMixIn, Server):
     pass
 
 

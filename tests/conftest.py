@@ -12,17 +12,6 @@ import pytest
 NOFILE_WANTED = 4096
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("contract", "the contract suite")
-    group.addoption("--contract-report", metavar="DIR",
-                    help="write DIR/report.json and DIR/report.md")
-    group.addoption("--target", metavar="HOST:PORT",
-                    help="run the wire-level cases against a server already running there")
-    group.addoption("--like", default="v4_select",
-                    help="the legacy conversation the --target server speaks "
-                         "(default v4_select)")
-
-
 def pytest_configure(config: pytest.Config) -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     wanted = NOFILE_WANTED if hard == resource.RLIM_INFINITY else min(NOFILE_WANTED, hard)

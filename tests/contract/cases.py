@@ -307,6 +307,11 @@ def restart_same_port(s: Session) -> None:
     assert s.proc is not None and s.impl.argv is not None
     s.proc.stop()
     s.proc.kill()
+    if not s.conversation.closes:
+        conn.read_until_close("the server's exit closes the connection")
+    # The server closed first; our close completes its side into TIME_WAIT,
+    # the state that holds the port for a minute.
+    conn.close()
     s.note(f"server stopped; starting another on port {s.port}")
     again = Proc(s.impl.argv(s.host, s.port))
     try:

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from modern.common import CONVERSATIONS
 from tests.contract import implementations
-from tests.contract.cases import CASES
-from tests.contract.client_cases import CLIENT_CASES
 from tests.contract.implementations import Implementation
-from tests.contract.report import Results
 
 VERDICT = "contract-verdict"
 
@@ -34,38 +29,6 @@ def server_implementations(config: pytest.Config) -> list[Implementation]:
             raise pytest.UsageError(f"--like must be one of {', '.join(CONVERSATIONS)}")
         return [implementations.target(like)]
     return implementations.servers()
-
-
-class ReportPlugin:
-    """Collects the verdicts that tests attach to their reports, and writes them.
-
-    Reports reach ``pytest_runtest_logreport`` in the process that writes the
-    report, with or without pytest-xdist, so verdicts travel with them.
-    """
-
-    def __init__(self, results: Results, directory: str | None) -> None:
-        self.results, self.directory = results, directory
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if report.when == "call":
-            for key, verdict in report.user_properties:
-                if key == VERDICT and isinstance(verdict, dict):
-                    self.results.record(**verdict)
-
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        if self.directory and not hasattr(session.config, "workerinput"):
-            self.results.write(Path(self.directory))
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    names = [impl.name for impl in server_implementations(config)]
-    cases = [{"id": c.id, "description": c.description} for c in CASES]
-    if not target_of(config):
-        names += [client.name for client in implementations.clients()]
-        cases += [{"id": c.id, "description": c.description} for c in CLIENT_CASES]
-    config.pluginmanager.register(
-        ReportPlugin(Results(names, cases), config.getoption("--contract-report")),
-        "contract-report")
 
 
 class Recorder:

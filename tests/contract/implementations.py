@@ -2,9 +2,11 @@
 
 An implementation is a command line that serves one legacy conversation on a
 given port, plus how to read its standard output.  The matrix: for each legacy
-server, the original under Python 2.7 (through ``compat.run``), its faithful
-port, and ``selectors_server``/``asyncio_server`` speaking its conversation
-(the latter on asyncio's loop and on uvloop).
+server, the original under Python 2.7 (through ``compat.run``), the same
+original on Python 3 through ``compat.run --interpreter py3`` (which must fail
+exactly where the original fails, no more), its faithful port, and
+``selectors_server``/``asyncio_server`` speaking its conversation (the latter
+on asyncio's loop and on uvloop).
 """
 
 from __future__ import annotations
@@ -66,9 +68,10 @@ class Implementation:
 
 
 
-def _legacy(script: str) -> Callable[[str, int], list[str]]:
+def _legacy(script: str, interpreter: str = "py2") -> Callable[[str, int], list[str]]:
     return lambda host, port: python_module(
-        "compat.run", f"legacy/{script}.py", "--host", host, "--port", str(port))
+        "compat.run", f"legacy/{script}.py", "--interpreter", interpreter,
+        "--host", host, "--port", str(port))
 
 
 def _modern(module: str, *extra: str) -> Callable[[str, int], list[str]]:
@@ -89,6 +92,8 @@ def servers() -> list[Implementation]:
         sequential = like in ("v1_server", "v2_socketserver")
         impls += [
             Implementation(f"{like}/legacy", like, True, _legacy(like), "python2.7",
+                           sequential=sequential),
+            Implementation(f"{like}/legacy-on-py3", like, True, _legacy(like, "py3"),
                            sequential=sequential),
             Implementation(f"{like}/port", like, False, _modern(PORTS[like]),
                            sequential=sequential,
@@ -126,9 +131,9 @@ class Client:
     needs: str | None = None
 
 
-def _legacy_client(script: str) -> Callable[[str, int, float], list[str]]:
+def _legacy_client(script: str, interpreter: str) -> Callable[[str, int, float], list[str]]:
     # The originals have no timeout to pass.
-    return lambda host, port, timeout: _legacy(script)(host, port)
+    return lambda host, port, timeout: _legacy(script, interpreter)(host, port)
 
 
 def _modern_client(module: str) -> Callable[[str, int, float], list[str]]:
@@ -139,7 +144,8 @@ def clients() -> list[Client]:
     impls = []
     for like in CLIENT_CONVERSATIONS:
         impls += [
-            Client(f"{like}/legacy", like, True, _legacy_client(like), "python2.7"),
+            Client(f"{like}/legacy", like, True, _legacy_client(like, "py2"), "python2.7"),
+            Client(f"{like}/legacy-on-py3", like, True, _legacy_client(like, "py3")),
             Client(f"{like}/port", like, False, _modern_client(PORTS[like])),
         ]
     return impls

@@ -1,0 +1,62 @@
+"""Python 2 syntax to Python 3, in memory, with fissix (a maintained lib2to3).
+
+Only syntax is translated here: what Python 3 cannot even parse.  Names that
+moved (``SocketServer``) and semantics that changed (``str`` on a socket) are
+the runtime shims' business (:mod:`compat.py2names`, :mod:`compat.bytestrings`),
+so that each fix lives in one place and can be used on its own.  Nothing on
+disk is changed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+
+from fissix import refactor
+from fissix.pgen2.parse import ParseError
+from fissix.pgen2.tokenize import TokenError
+
+# The fixers for constructs that are syntax errors in Python 3.
+SYNTAX_FIXERS = [
+    f"fissix.fixes.fix_{name}" for name in (
+        "print",         # print x, y          -> print(x, y)
+        "except",        # except E, e:        -> except E as e:
+        "exec",          # exec code in ns     -> exec(code, ns)
+        "raise",         # raise E, value      -> raise E(value)
+        "throw",         # gen.throw(E, value) -> gen.throw(E(value))
+        "ne",            # a <> b              -> a != b
+        "repr",          # `x`                 -> repr(x)
+        "tuple_params",  # def f((a, b)):      -> def f(xxx_todo_changeme): ...
+        "numliterals",   # 0777, 10L           -> 0o777, 10
+        "paren",         # [x for x in 1, 2]   -> [x for x in (1, 2)]
+    )
+]
+
+
+def _tool() -> refactor.RefactoringTool:
+    # fissix logs each file it touches at INFO; the caller shows what matters.
+    logging.getLogger("RefactoringTool").setLevel(logging.WARNING)
+    return refactor.RefactoringTool(SYNTAX_FIXERS)
+
+
+def translate(source: str, name: str = "<legacy>") -> str:
+    """``source`` (Python 2) with its syntax made Python 3.
+
+    ``SyntaxError`` if it is not Python 2 (an f-string, say, or a keyword
+    argument after ``*``: lib2to3's grammar stops at Python 3.8 or so).
+    """
+    if not source.endswith("\n"):
+        source += "\n"  # lib2to3's parser needs the final newline
+    try:
+        return str(_tool().refactor_string(source, name))
+    except (ParseError, TokenError) as exc:
+        line = exc.context[1][0] if isinstance(exc, ParseError) else exc.args[1][0]
+        raise SyntaxError(f"{name}: line {line} is not Python 2 syntax") from None
+
+
+def diff(source: str, name: str) -> str:
+    """A unified diff from ``source`` to its translation; empty if none."""
+    translated = translate(source, name)
+    return "".join(difflib.unified_diff(
+        source.splitlines(keepends=True), translated.splitlines(keepends=True),
+        f"{name} (Python 2)", f"{name} (translated)"))

@@ -1,0 +1,185 @@
+"""The compat shims, each on its own, as a hand-migrated program would use them."""
+
+from __future__ import annotations
+
+import importlib
+import socket as std_socket
+import socketserver
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from compat import bytestrings, forking, loops, py2names
+from compat.translate import diff, translate
+from tests.procs import python_module, run
+
+
+@pytest.fixture
+def names() -> Iterator[None]:
+    py2names.install()
+    try:
+        yield
+    finally:
+        py2names.uninstall()
+        py2names.MOVES.pop("OldJson", None)
+
+
+def test_old_module_name_gives_the_new_module(names: None) -> None:
+    from SocketServer import TCPServer  # type: ignore[import-not-found]
+
+    assert TCPServer is socketserver.TCPServer
+    assert importlib.import_module("SocketServer") is socketserver
+    assert importlib.import_module("Queue") is importlib.import_module("queue")
+
+
+def test_install_is_idempotent_and_uninstall_forgets(names: None) -> None:
+    py2names.install()
+    assert sum(1 for f in sys.meta_path if f is py2names._finder) == 1
+    importlib.import_module("httplib")
+    py2names.uninstall()
+    assert "httplib" not in sys.modules
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module("httplib")
+
+
+def test_a_real_module_under_an_old_name_is_never_shadowed(
+        names: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "Queue.py").write_text("REAL = True\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "Queue", raising=False)
+    assert importlib.import_module("Queue").REAL is True
+    monkeypatch.delitem(sys.modules, "Queue")
+
+
+def test_add_move_extends_the_registry(names: None) -> None:
+    py2names.add_move("OldJson", "json")
+    assert importlib.import_module("OldJson") is importlib.import_module("json")
+
+
+@pytest.fixture
+def pair() -> Iterator[tuple[bytestrings.socket, std_socket.socket]]:
+    a, b = std_socket.socketpair()
+    py2 = bytestrings.socket(a.family, a.type, a.proto, fileno=a.detach())
+    with py2, b:
+        yield py2, b
+
+
+def test_send_takes_python2_strings(pair: tuple[bytestrings.socket, std_socket.socket]) -> None:
+    py2, peer = pair
+    py2.send("thx for conn")
+    py2.sendall("中文")
+    assert peer.recv(100) == b"thx for conn" + "中文".encode()
+
+
+def test_every_byte_value_round_trips(pair: tuple[bytestrings.socket, std_socket.socket]) -> None:
+    py2, peer = pair
+    payload = bytes(range(256))
+    peer.sendall(payload)
+    received = b""
+    text = ""
+    while len(received) < len(payload):
+        chunk = py2.recv(512)
+        assert isinstance(chunk, str)
+        text += chunk
+        received = bytestrings.to_bytes(text)
+    py2.sendall(text)
+    echoed = b""
+    while len(echoed) < len(payload):
+        echoed += peer.recv(512)
+    assert echoed == payload
+
+
+def test_repr_is_python2s(pair: tuple[bytestrings.socket, std_socket.socket]) -> None:
+    assert repr(pair[0]).startswith("<socket._socketobject object at 0x")
+
+
+def test_install_gives_every_new_socket_and_handler_python2_strings() -> None:
+    # In a child process: install() changes the whole process, stdout included.
+    code = """if True:
+        import socket, socketserver, threading
+        from compat import bytestrings
+        bytestrings.install()
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self):
+                self.wfile.write("thx for you connecting")
+        server = socketserver.TCPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=server.handle_request, daemon=True).start()
+        client = socket.create_connection(server.server_address, timeout=10)
+        print(client.recv(100) + "\\xff".encode().decode("utf-8", "surrogateescape"))
+        bytestrings.uninstall()
+        assert socket.socket is not bytestrings.socket
+    """
+    result = run([sys.executable, "-c", code])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"thx for you connecting\xc3\xbf\n"
+
+
+def test_translation_fixes_syntax_only() -> None:
+    source = ("from SocketServer import TCPServer\ntry:\n    print 'a', x\n"
+              "except IOError, e:\n    pass\n")
+    assert translate(source) == ("from SocketServer import TCPServer\ntry:\n    print('a', x)\n"
+                                 "except IOError as e:\n    pass\n")
+
+
+def test_diff_shows_each_changed_line_and_launcher_prints_it() -> None:
+    source = Path("legacy/v4_poll.py").read_text(encoding="utf-8")
+    text = diff(source, "legacy/v4_poll.py")
+    assert "-\t\t\tprint 'got connection from ',addr\n" in text
+    assert "+\t\t\tprint('got connection from ',addr)\n" in text
+    shown = run(python_module("compat.run", "legacy/v4_poll.py", "--diff"))
+    assert shown.returncode == 0 and shown.stdout.decode() == text
+    untouched = run(python_module("compat.run", "compat/legacy_boot.py", "--diff"))
+    assert untouched.stdout == b"compat/legacy_boot.py: nothing to translate\n"
+
+
+def test_python3_only_source_is_one_error_line(tmp_path: Path) -> None:
+    script = tmp_path / "py3.py"
+    script.write_text("x = 1\nprint(x, file=None)\n")
+    refused = run(python_module("compat.run", str(script), "--diff"))
+    assert refused.returncode == 1
+    assert refused.stderr.decode().splitlines() == [
+        f"python -m compat.run: error: {script}: line 2 is not Python 2 syntax"]
+
+
+class _Greeter(socketserver.StreamRequestHandler):
+    def handle(self) -> None:
+        self.wfile.write(threading.current_thread().name.encode())
+
+
+def test_forking_fallback_serves_in_threads_and_warns_once() -> None:
+    class Server(forking.ThreadsInsteadOfForks, socketserver.TCPServer):
+        pass
+
+    forking.ThreadsInsteadOfForks._warned = False
+    with Server(("127.0.0.1", 0), _Greeter) as server:
+        for first in (True, False):
+            address = ("127.0.0.1", server.server_address[1])
+            with std_socket.create_connection(address, timeout=10) as client:
+                if first:
+                    with pytest.warns(RuntimeWarning, match="os.fork is not available"):
+                        server.handle_request()
+                else:
+                    server.handle_request()
+                assert client.recv(100).startswith(b"Thread-")
+
+
+def test_forking_mixin_is_the_real_one_where_fork_exists() -> None:
+    import os
+
+    expected = socketserver.ForkingMixIn if hasattr(os, "fork") else forking.ThreadsInsteadOfForks
+    assert forking.ForkingMixIn is expected
+
+
+def test_event_loop_chooser() -> None:
+    assert loops.resolve_loop("asyncio") == "asyncio"
+    assert loops.resolve_loop("auto") == ("uvloop" if loops.uvloop_available() else "asyncio")
+    with pytest.raises(ValueError, match="unknown event loop 'tokio'"):
+        loops.resolve_loop("tokio")
+
+    async def answer() -> int:
+        return 42
+
+    assert loops.run_with_loop(answer(), "auto") == 42

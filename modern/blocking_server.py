@@ -27,11 +27,10 @@ CONVERSATION = common.CONVERSATIONS["v1_server"]
 def serve(listener: socket.socket, events: common.Events) -> None:
     """Accept, greet and close, one client after another, for ever."""
     while True:
-        try:
-            conn, address = listener.accept()
-        except OSError as exc:
-            common.log(f"accept failed: {exc}")
+        accepted = common.accept(listener)
+        if accepted is None:
             continue
+        conn, address = accepted
         with conn:
             events.connected(address)
             conn.settimeout(common.SEND_TIMEOUT)
@@ -42,11 +41,7 @@ def serve(listener: socket.socket, events: common.Events) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    args = common.server_parser("blocking_server", __doc__).parse_args(argv)
-    events = common.Events(args.quiet)
-    with common.listen(args.host, args.port) as listener:
-        events.listening(listener.getsockname())
-        serve(listener, events)
+    common.serve_main("blocking_server", __doc__, serve, argv)
 
 
 if __name__ == "__main__":

@@ -193,6 +193,45 @@ def listen(host: str, port: int) -> socket.socket:
     return listener
 
 
+def accept(listener: socket.socket) -> tuple[socket.socket, Any] | None:
+    """The next connection, or None if there was none after all or it failed
+    (logged): a failed accept must never stop a server."""
+    try:
+        return listener.accept()
+    except (BlockingIOError, InterruptedError):
+        return None
+    except OSError as exc:
+        log(f"accept failed: {exc}")
+        return None
+
+
+def read_chunk(sock: socket.socket, address: Any, events: Events) -> bool:
+    """Read once from a readable socket and report what came; False once the
+    peer has gone (closed, or failed: logged).  The caller then forgets it."""
+    try:
+        data = sock.recv(RECV_SIZE)
+    except (BlockingIOError, InterruptedError):
+        return True
+    except OSError as exc:
+        log(f"{format_address(address)}: {exc}")
+        return False
+    if data:
+        events.received(address, data)
+    return bool(data)
+
+
+def serve_main(module: str, doc: str | None,
+               serve: Callable[[socket.socket, Events], None],
+               argv: Sequence[str] | None) -> None:
+    """``main`` of a server with only the common options: parse them, listen,
+    print the listening line, then ``serve(listener, events)`` until stopped."""
+    args = server_parser(module, doc).parse_args(argv)
+    events = Events(args.quiet)
+    with listen(args.host, args.port) as listener:
+        events.listening(listener.getsockname())
+        serve(listener, events)
+
+
 def run(main: Callable[[Sequence[str] | None], None]) -> None:
     """Run a program's ``main`` the way every module here is run.
 

@@ -56,13 +56,10 @@ def serve(listener: socket.socket, events: common.Events) -> None:
 
 def accept(listener: socket.socket, poller: Any,
            peers: dict[int, tuple[socket.socket, Any]], events: common.Events) -> None:
-    try:
-        conn, address = listener.accept()
-    except (BlockingIOError, InterruptedError):
+    accepted = common.accept(listener)
+    if accepted is None:
         return
-    except OSError as exc:
-        common.log(f"accept failed: {exc}")
-        return
+    conn, address = accepted
     conn.setblocking(False)
     events.connected(address)
     poller.register(conn, POLLIN)
@@ -72,15 +69,7 @@ def accept(listener: socket.socket, poller: Any,
 def receive(fd: int, poller: Any, peers: dict[int, tuple[socket.socket, Any]],
             events: common.Events) -> None:
     sock, address = peers[fd]
-    try:
-        data = sock.recv(common.RECV_SIZE)
-    except (BlockingIOError, InterruptedError):
-        return
-    except OSError as exc:
-        common.log(f"{common.format_address(address)}: {exc}")
-        data = b""
-    if data:
-        events.received(address, data)
+    if common.read_chunk(sock, address, events):
         return
     poller.unregister(fd)
     del peers[fd]
@@ -89,11 +78,7 @@ def receive(fd: int, poller: Any, peers: dict[int, tuple[socket.socket, Any]],
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    args = common.server_parser("poll_server", __doc__).parse_args(argv)
-    events = common.Events(args.quiet)
-    with common.listen(args.host, args.port) as listener:
-        events.listening(listener.getsockname())
-        serve(listener, events)
+    common.serve_main("poll_server", __doc__, serve, argv)
 
 
 if __name__ == "__main__":

@@ -56,13 +56,10 @@ def serve(listener: socket.socket, events: common.Events) -> None:
 
 def accept(listener: socket.socket, peers: dict[socket.socket, Any],
            events: common.Events) -> None:
-    try:
-        conn, address = listener.accept()
-    except (BlockingIOError, InterruptedError):
+    accepted = common.accept(listener)
+    if accepted is None:
         return
-    except OSError as exc:
-        common.log(f"accept failed: {exc}")
-        return
+    conn, address = accepted
     if conn.fileno() >= FD_SETSIZE:
         common.log(f"refused {common.format_address(address)}: descriptor "
                    f"{conn.fileno()} is beyond select()'s FD_SETSIZE ({FD_SETSIZE})")
@@ -85,15 +82,7 @@ def accept(listener: socket.socket, peers: dict[socket.socket, Any],
 def receive(sock: socket.socket, peers: dict[socket.socket, Any],
             events: common.Events) -> None:
     address = peers[sock]
-    try:
-        data = sock.recv(common.RECV_SIZE)
-    except (BlockingIOError, InterruptedError):
-        return
-    except OSError as exc:
-        common.log(f"{common.format_address(address)}: {exc}")
-        data = b""
-    if data:
-        events.received(address, data)
+    if common.read_chunk(sock, address, events):
         return
     del peers[sock]
     sock.close()
@@ -101,11 +90,7 @@ def receive(sock: socket.socket, peers: dict[socket.socket, Any],
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    args = common.server_parser("select_server", __doc__).parse_args(argv)
-    events = common.Events(args.quiet)
-    with common.listen(args.host, args.port) as listener:
-        events.listening(listener.getsockname())
-        serve(listener, events)
+    common.serve_main("select_server", __doc__, serve, argv)
 
 
 if __name__ == "__main__":

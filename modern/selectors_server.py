@@ -42,13 +42,10 @@ def serve(listener: socket.socket, conversation: common.Conversation,
 
 def accept(listener: socket.socket, selector: selectors.BaseSelector,
            conversation: common.Conversation, events: common.Events) -> None:
-    try:
-        conn, address = listener.accept()
-    except (BlockingIOError, InterruptedError):
+    accepted = common.accept(listener)
+    if accepted is None:
         return
-    except OSError as exc:
-        common.log(f"accept failed: {exc}")
-        return
+    conn, address = accepted
     conn.setblocking(False)
     events.connected(address)
     try:
@@ -71,15 +68,7 @@ def receive(key: selectors.SelectorKey, selector: selectors.BaseSelector,
             events: common.Events) -> None:
     sock, address = key.fileobj, key.data
     assert isinstance(sock, socket.socket)
-    try:
-        data = sock.recv(common.RECV_SIZE)
-    except (BlockingIOError, InterruptedError):
-        return
-    except OSError as exc:
-        common.log(f"{common.format_address(address)}: {exc}")
-        data = b""
-    if data:
-        events.received(address, data)
+    if common.read_chunk(sock, address, events):
         return
     selector.unregister(sock)
     sock.close()

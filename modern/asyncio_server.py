@@ -17,6 +17,7 @@ import asyncio
 import signal
 import socket
 from collections.abc import Sequence
+from typing import Any
 
 from compat.loops import LOOPS, resolve_loop, run_with_loop
 from modern import common
@@ -31,6 +32,10 @@ async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
         common.log("a connection was reset before it could be served")
         writer.close()
         return
+    global _starved
+    if _starved:
+        _starved = False
+        common.log("accepting again")
     events.connected(address)
     try:
         writer.write(conversation.greeting)
@@ -45,6 +50,31 @@ async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
         writer.close()
     if not conversation.closes:
         events.disconnected(address)
+
+
+# Whether the loop last reported running out of descriptors: a burst of
+# failures is logged once, not once per attempt.
+_starved = False
+
+OUT_OF_RESOURCES = "socket.accept() out of system resource"
+
+
+def log_loop_error(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """One line for what the loop reports on its own, not a traceback.
+
+    Out of descriptors, asyncio's loop reports here (once per connection
+    waiting, not once per burst) and stops accepting for a second before it
+    tries again.  uvloop (libuv) reports nothing: it accepts and at once
+    closes the connections it has no descriptor for.
+    """
+    global _starved
+    if context.get("message") == OUT_OF_RESOURCES:
+        if _starved:
+            return
+        _starved = True
+    exception = context.get("exception")
+    detail = f": {exception}" if exception else ""
+    common.log(f"{context.get('message', 'event loop error')}{detail}")
 
 
 async def serve(listener: socket.socket, conversation: common.Conversation,
@@ -65,6 +95,7 @@ async def serve(listener: socket.socket, conversation: common.Conversation,
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    loop.set_exception_handler(log_loop_error)
     server = await asyncio.start_server(tracked, sock=listener, limit=common.RECV_SIZE)
     events.listening(listener.getsockname())
     await stop.wait()

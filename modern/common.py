@@ -8,11 +8,13 @@ every port to the same wire bytes and the same event lines.
 from __future__ import annotations
 
 import argparse
+import errno
 import ipaddress
 import signal
 import socket
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -193,16 +195,46 @@ def listen(host: str, port: int) -> socket.socket:
     return listener
 
 
+# accept() errors that mean "out of descriptors or memory, for now".
+RESOURCE_ERRORS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
+
+# How long to stop accepting when out of descriptors.  The listening socket
+# stays readable while connections wait, so without a pause a loop would spin.
+ACCEPT_BACKOFF = 0.1
+
+
+# When accept() started running out of descriptors, if it still is: a burst
+# of failures is logged once, not once per attempt.
+_starved_since: float | None = None
+
+
 def accept(listener: socket.socket) -> tuple[socket.socket, Any] | None:
-    """The next connection, or None if there was none after all or it failed
-    (logged): a failed accept must never stop a server."""
+    """The next connection, or None if there was none after all or it failed.
+
+    A failed accept never stops a server.  Out of descriptors (EMFILE and
+    kin), it logs once per burst and pauses for :data:`ACCEPT_BACKOFF`, so the
+    server keeps serving the connections it has instead of spinning, and
+    accepts again once descriptors free up.
+    """
+    global _starved_since
     try:
-        return listener.accept()
+        conn, address = listener.accept()
     except (BlockingIOError, InterruptedError):
         return None
     except OSError as exc:
-        log(f"accept failed: {exc}")
+        if exc.errno not in RESOURCE_ERRORS:
+            log(f"accept failed: {exc}")
+            return None
+        if _starved_since is None:
+            _starved_since = time.monotonic()
+            log(f"accept failed: {exc.strerror}; pausing new connections until "
+                "descriptors free up")
+        time.sleep(ACCEPT_BACKOFF)
         return None
+    if _starved_since is not None:
+        log(f"accepting again after {time.monotonic() - _starved_since:.1f} s")
+        _starved_since = None
+    return conn, address
 
 
 def read_chunk(sock: socket.socket, address: Any, events: Events) -> bool:

@@ -17,6 +17,7 @@ What changed and why:
   restart does not wait out TIME_WAIT; a backlog of ``SOMAXCONN``, not 5.
 - A handler error is one logged line, not a traceback; SIGINT and SIGTERM
   close the server and exit 0.
+- Out of descriptors, accept backs off and logs once instead of spinning.
 
 ``forking_server`` and ``threading_server`` reuse :class:`Server` with a mixin,
 exactly as the originals did.
@@ -60,6 +61,14 @@ class Server(socketserver.TCPServer):
         # and failed, if it failed, the same way as every other port's.
         self.socket.close()
         self.socket = listener
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        # socketserver retries a failed accept at once, and would spin while
+        # out of descriptors; common.accept logs once and backs off.
+        accepted = common.accept(self.socket)
+        if accepted is None:
+            raise OSError("no connection accepted")  # socketserver skips this request
+        return accepted
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         common.log(f"{common.format_address(client_address)}: {sys.exc_info()[1]}")

@@ -36,6 +36,7 @@ class Case:
     run: Callable[[Session], None]
     applies: Callable[[Implementation], bool]
     ends_server: bool = False      # the server is meant to be gone afterwards
+    nofile: int | None = None      # the server's descriptor limit, if the case sets one
 
 
 def every(impl: Implementation) -> bool:
@@ -64,10 +65,10 @@ CASES: list[Case] = []
 
 
 def case(case_id: str, description: str, applies: Callable[[Implementation], bool] = every,
-         ends_server: bool = False) -> Callable[[Callable[[Session], None]],
-                                                Callable[[Session], None]]:
+         ends_server: bool = False, nofile: int | None = None,
+         ) -> Callable[[Callable[[Session], None]], Callable[[Session], None]]:
     def register(run: Callable[[Session], None]) -> Callable[[Session], None]:
-        CASES.append(Case(case_id, description, run, applies, ends_server))
+        CASES.append(Case(case_id, description, run, applies, ends_server, nofile))
         return run
     return register
 
@@ -346,6 +347,44 @@ def workers_reaped(s: Session) -> None:
         raise ContractFailure("workers are reaped", f"{threads} threads, no zombies",
                               f"{proc.threads()} threads, zombie children "
                               f"{proc.zombies()} after {REAP_GRACE:g} s")
+
+
+def reads_here(impl: Implementation) -> bool:
+    return reads(impl) and running_here(impl)
+
+
+@case("load.out_of_descriptors", "with 64 descriptors and 150 clients connecting, the "
+      "server neither dies nor spins, logs the shortage once, keeps serving the clients it "
+      "has, and accepts again once they go", reads_here, nofile=64)
+def load_out_of_descriptors(s: Session) -> None:
+    assert s.proc is not None
+    first = s.connect()
+    s.greeted(first)
+    flood = [s.connect() for _ in range(150)]
+    s.wait_events(lambda events: sum(e.kind == "connected" for e in events) >= 40,
+                  "the server accepts what its descriptors allow", "40 'connected' events")
+    before = s.proc.cpu_seconds()
+    # The interval is the measurement itself, as in idle.no_spin.
+    s.proc.wait(1.0)
+    used = s.proc.cpu_seconds() - before
+    s.note(f"CPU used in 1 s out of descriptors: {used:.2f} s")
+    if used > 0.3:
+        raise ContractFailure("a server out of descriptors backs off", "under 0.3 s of CPU "
+                              "per second", f"{used:.2f} s of CPU in 1 s: it spins")
+    first.send(b"still served?")
+    s.expect_received(first, b"still served?")
+    for conn in flood:
+        conn.close()
+    # Descriptors free up only as the server notices those closes: wait for
+    # it, or the next client may race a server that is still starved.
+    s.wait_events(lambda events: sum(e.kind == "disconnected" for e in events)
+                  >= sum(e.kind == "connected" for e in events) - 1,
+                  "the flood's disconnections", "a 'disconnected' per accepted flood client")
+    s.serves_another()
+    shortage = [line for line in s.proc.stderr.splitlines() if "Too many open files" in line]
+    if len(shortage) > 5:
+        raise ContractFailure("the shortage is logged once per burst", "at most 5 lines",
+                              f"{len(shortage)} lines")
 
 
 @case("idle.no_spin", "a server with a client connected and nothing to do uses no CPU "

@@ -82,6 +82,10 @@ LEDGER: list[Deviation] = [
     Deviation("v4_poll/legacy*", "chat.reset_before_accept",
               "no try around recv(): ECONNRESET kills the server",
               r"\[Errno 104\] Connection reset by peer"),
+    Deviation("v4_*/legacy*", "load.out_of_descriptors",
+              "no error handling around accept(): running out of descriptors (EMFILE) "
+              "kills the server",
+              r"\[Errno 24\] Too many open files"),
     Deviation("*/legacy*", "restart.same_port",
               "no SO_REUSEADDR: the port stays taken while the old connection sits in "
               "TIME_WAIT (a minute on Linux; the sandboxed TCP stack of our CI machines "

@@ -11,6 +11,7 @@ from __future__ import annotations
 import select
 import socket
 import struct
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -19,6 +20,11 @@ from modern.common import CONVERSATIONS, format_address
 from tests.contract.events import Address, Event, parse_legacy, parse_modern, printed_matches
 from tests.contract.implementations import Implementation
 from tests.procs import WAIT, Proc
+
+# Runs a command with RLIMIT_NOFILE set to argv[1]: python -c LIMIT_NOFILE N CMD...
+LIMIT_NOFILE = ("import os, resource, sys; n = int(sys.argv[1]); "
+                "resource.setrlimit(resource.RLIMIT_NOFILE, (n, n)); "
+                "os.execvp(sys.argv[2], sys.argv[2:])")
 
 
 class ContractFailure(AssertionError):
@@ -121,7 +127,8 @@ class Conn:
 class Session:
     """The implementation under test, running, and what happened to it."""
 
-    def __init__(self, impl: Implementation, target: Address | None = None) -> None:
+    def __init__(self, impl: Implementation, target: Address | None = None,
+                 nofile: int | None = None) -> None:
         self.impl = impl
         self.conversation = CONVERSATIONS[impl.like]
         self.transcript: list[str] = []
@@ -134,7 +141,10 @@ class Session:
             self.host, self.port = target
             return
         assert impl.argv is not None
-        self.proc = Proc(impl.argv("127.0.0.1", 0))
+        argv = impl.argv("127.0.0.1", 0)
+        if nofile is not None:
+            argv = [sys.executable, "-c", LIMIT_NOFILE, str(nofile), *argv]
+        self.proc = Proc(argv)
         self.host, self.port = self.proc.listening()
         self.note(f"server pid {self.proc.pid} listening on {self.host}:{self.port}")
 

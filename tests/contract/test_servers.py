@@ -26,7 +26,7 @@ def test_server_meets_contract(impl: Implementation, case: Case, results: Record
     if reason:
         results.record(impl.name, case.id, "skipped", reason)
     require(reason)
-    session = Session(impl, target_of(request.config))
+    session = Session(impl, target_of(request.config), case.nofile)
 
     def run() -> None:
         case.run(session)

@@ -24,7 +24,8 @@ from modern import common
 
 
 async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                 conversation: common.Conversation, events: common.Events) -> None:
+                 conversation: common.Conversation, events: common.Events,
+                 idle_timeout: float | None = None) -> None:
     address = writer.get_extra_info("peername")
     if address is None:
         # The peer reset the connection before it was accepted: there is no
@@ -42,9 +43,11 @@ async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
         await asyncio.wait_for(writer.drain(), common.SEND_TIMEOUT)
         if conversation.closes:
             return
-        while data := await reader.read(common.RECV_SIZE):
+        while data := await asyncio.wait_for(reader.read(common.RECV_SIZE), idle_timeout):
             events.received(address, data)
-    except (OSError, asyncio.TimeoutError) as exc:
+    except asyncio.TimeoutError:
+        common.log(f"{common.format_address(address)}: timed out, closing")
+    except OSError as exc:
         common.log(f"{common.format_address(address)}: {exc!r}")
     finally:
         writer.close()
@@ -78,16 +81,19 @@ def log_loop_error(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> 
 
 
 async def serve(listener: socket.socket, conversation: common.Conversation,
-                events: common.Events) -> None:
+                events: common.Events, limits: common.Limits) -> None:
     """Serve until SIGINT or SIGTERM, then close every connection and return."""
     connections: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
 
     async def tracked(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
+        if limits.refuse(len(connections), writer.get_extra_info("peername") or ("?", 0)):
+            writer.close()
+            return
         connections[task] = writer
         try:
-            await handle(reader, writer, conversation, events)
+            await handle(reader, writer, conversation, events, limits.idle_timeout)
         finally:
             del connections[task]
 
@@ -112,6 +118,7 @@ async def serve(listener: socket.socket, conversation: common.Conversation,
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = common.server_parser("asyncio_server", __doc__, like=True)
+    common.add_limits(parser)
     parser.add_argument("--loop", choices=LOOPS, default="auto",
                         help="event loop: asyncio's, uvloop, or uvloop where "
                              "installed (default %(default)s)")
@@ -122,7 +129,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         common.fail(str(exc))
     events = common.Events(args.quiet)
     listener = common.listen(args.host, args.port)
-    run_with_loop(serve(listener, common.CONVERSATIONS[args.like], events), loop)
+    limits = common.Limits(args.max_connections, args.idle_timeout)
+    run_with_loop(serve(listener, common.CONVERSATIONS[args.like], events, limits), loop)
 
 
 if __name__ == "__main__":

@@ -41,7 +41,11 @@ def serve(listener: socket.socket, events: common.Events) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    common.serve_main("blocking_server", __doc__, serve, argv)
+    args = common.server_parser("blocking_server", __doc__).parse_args(argv)
+    events = common.Events(args.quiet)
+    with common.listen(args.host, args.port) as listener:
+        events.listening(listener.getsockname())
+        serve(listener, events)
 
 
 if __name__ == "__main__":

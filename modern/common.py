@@ -15,9 +15,15 @@ import socket
 import sys
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
+
+try:
+    import resource
+except ImportError:  # Windows
+    resource = None  # type: ignore[assignment]
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8889
@@ -154,6 +160,86 @@ def server_parser(module: str, doc: str | None, like: bool = False) -> argparse.
     return parser
 
 
+def add_limits(parser: argparse.ArgumentParser, idle: bool = True) -> None:
+    """``--max-connections`` and (``idle``) ``--idle-timeout``, for the servers
+    that hold many connections at once."""
+    parser.add_argument(
+        "--max-connections", type=_count, default=default_max_connections(),
+        help="close new connections at once beyond this many (default %(default)s: "
+             "the descriptor limit less a margin)")
+    if idle:
+        parser.add_argument(
+            "--idle-timeout", type=_seconds, default=None, metavar="SECONDS",
+            help="close a connection that sends nothing for this long (default: never, "
+                 "as the originals)")
+
+
+def default_max_connections() -> int:
+    """The descriptor limit less a margin for the listener, standard streams and
+    the connection being accepted: beyond it, accept() would fail anyway."""
+    if resource is None:
+        return 512 - 32  # Windows: select() watches at most 512 sockets
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return max(1, min(soft, 1 << 20) - 32)
+
+
+def _count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"invalid number of connections {text!r}")
+    return int(text)
+
+
+class Limits:
+    """How many connections a server holds, and for how long an idle one.
+
+    The idle clock keeps connections in order of last activity, so finding
+    the expired ones costs only as many as have expired, however many are idle.
+    """
+
+    def __init__(self, max_connections: int, idle_timeout: float | None = None) -> None:
+        self.max_connections = max_connections
+        self.idle_timeout = idle_timeout
+        self._last_seen: OrderedDict[Any, float] = OrderedDict()
+
+    def refuse(self, held: int, address: Any) -> bool:
+        """True, and logged, if a new connection would be one too many."""
+        if held < self.max_connections:
+            return False
+        log(f"refused {format_address(address)}: already {held} connections "
+            "(--max-connections)")
+        return True
+
+    def touch(self, key: Any) -> None:
+        """``key`` was active just now."""
+        if self.idle_timeout is not None:
+            self._last_seen[key] = time.monotonic()
+            self._last_seen.move_to_end(key)
+
+    def forget(self, key: Any) -> None:
+        self._last_seen.pop(key, None)
+
+    def wait(self) -> float | None:
+        """Seconds until the next connection expires; None: no need to wake."""
+        if self.idle_timeout is None or not self._last_seen:
+            return None
+        oldest = next(iter(self._last_seen.values()))
+        return max(0.0, oldest + self.idle_timeout - time.monotonic())
+
+    def expired(self) -> list[Any]:
+        """The connections idle for longer than the timeout, now forgotten."""
+        if self.idle_timeout is None:
+            return []
+        deadline = time.monotonic() - self.idle_timeout
+        gone = []
+        while self._last_seen:
+            key, seen = next(iter(self._last_seen.items()))
+            if seen > deadline:
+                break
+            del self._last_seen[key]
+            gone.append(key)
+        return gone
+
+
 def client_parser(module: str, doc: str | None) -> argparse.ArgumentParser:
     """The options every client takes."""
     parser = _parser(module, doc)
@@ -253,15 +339,17 @@ def read_chunk(sock: socket.socket, address: Any, events: Events) -> bool:
 
 
 def serve_main(module: str, doc: str | None,
-               serve: Callable[[socket.socket, Events], None],
+               serve: Callable[[socket.socket, Events, Limits], None],
                argv: Sequence[str] | None) -> None:
-    """``main`` of a server with only the common options: parse them, listen,
-    print the listening line, then ``serve(listener, events)`` until stopped."""
-    args = server_parser(module, doc).parse_args(argv)
+    """``main`` of a server with the common options and the limits: parse them,
+    listen, print the listening line, then ``serve`` until stopped."""
+    parser = server_parser(module, doc)
+    add_limits(parser)
+    args = parser.parse_args(argv)
     events = Events(args.quiet)
     with listen(args.host, args.port) as listener:
         events.listening(listener.getsockname())
-        serve(listener, events)
+        serve(listener, events, Limits(args.max_connections, args.idle_timeout))
 
 
 def run(main: Callable[[Sequence[str] | None], None]) -> None:

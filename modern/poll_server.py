@@ -17,11 +17,14 @@ What changed and why:
 - Sockets are non-blocking, so a spurious wake-up cannot block the loop.
 - Received bytes are reported with ``repr``, never printed raw.
 - Binds ``127.0.0.1`` by default; SIGINT and SIGTERM close every socket.
+- ``--max-connections`` and ``--idle-timeout`` bound what it holds; out of
+  descriptors it backs off instead of dying.
 - Where ``select.poll`` does not exist (Windows), :mod:`compat.poll` stands in.
 """
 
 from __future__ import annotations
 
+import math
 import select
 import socket
 from collections.abc import Sequence
@@ -35,7 +38,7 @@ else:  # Windows
     from compat.poll import POLLIN, poll  # type: ignore[assignment]
 
 
-def serve(listener: socket.socket, events: common.Events) -> None:
+def serve(listener: socket.socket, events: common.Events, limits: common.Limits) -> None:
     """Report what each client sends until it goes."""
     listener.setblocking(False)
     poller = poll()
@@ -43,36 +46,52 @@ def serve(listener: socket.socket, events: common.Events) -> None:
     peers: dict[int, tuple[socket.socket, Any]] = {}
     try:
         while True:
-            for fd, _ in poller.poll():
+            wait = limits.wait()
+            # poll() counts milliseconds; round up, or it would wake just early.
+            for fd, _ in poller.poll(None if wait is None else math.ceil(wait * 1000)):
                 if fd == listener.fileno():
-                    accept(listener, poller, peers, events)
+                    accept(listener, poller, peers, events, limits)
                 else:
-                    receive(fd, poller, peers, events)
+                    receive(fd, poller, peers, events, limits)
+            for fd in limits.expired():
+                common.log(f"{common.format_address(peers[fd][1])}: idle, closing")
+                hang_up(fd, poller, peers, events, limits)
     finally:
         for sock, address in peers.values():
             sock.close()
             events.disconnected(address)
 
 
-def accept(listener: socket.socket, poller: Any,
-           peers: dict[int, tuple[socket.socket, Any]], events: common.Events) -> None:
+def accept(listener: socket.socket, poller: Any, peers: dict[int, tuple[socket.socket, Any]],
+           events: common.Events, limits: common.Limits) -> None:
     accepted = common.accept(listener)
     if accepted is None:
         return
     conn, address = accepted
+    if limits.refuse(len(peers), address):
+        conn.close()
+        return
     conn.setblocking(False)
     events.connected(address)
     poller.register(conn, POLLIN)
     peers[conn.fileno()] = conn, address
+    limits.touch(conn.fileno())
 
 
 def receive(fd: int, poller: Any, peers: dict[int, tuple[socket.socket, Any]],
-            events: common.Events) -> None:
+            events: common.Events, limits: common.Limits) -> None:
     sock, address = peers[fd]
     if common.read_chunk(sock, address, events):
-        return
+        limits.touch(fd)
+    else:
+        hang_up(fd, poller, peers, events, limits)
+
+
+def hang_up(fd: int, poller: Any, peers: dict[int, tuple[socket.socket, Any]],
+            events: common.Events, limits: common.Limits) -> None:
     poller.unregister(fd)
-    del peers[fd]
+    limits.forget(fd)
+    sock, address = peers.pop(fd)
     sock.close()
     events.disconnected(address)
 

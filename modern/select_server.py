@@ -19,6 +19,8 @@ What changed and why:
 - Received bytes are reported with ``repr``, never printed raw: binary data
   and newlines stay unambiguous.  No debug lines of the loop's state.
 - Binds ``127.0.0.1`` by default; SIGINT and SIGTERM close every socket.
+- ``--max-connections`` and ``--idle-timeout`` bound what it holds; out of
+  descriptors it backs off instead of dying.
 """
 
 from __future__ import annotations
@@ -36,18 +38,21 @@ CONVERSATION = common.CONVERSATIONS["v4_select"]
 FD_SETSIZE = 1024
 
 
-def serve(listener: socket.socket, events: common.Events) -> None:
+def serve(listener: socket.socket, events: common.Events, limits: common.Limits) -> None:
     """Greet each client, then report what it sends until it goes."""
     listener.setblocking(False)
     peers: dict[socket.socket, Any] = {}
     try:
         while True:
-            readable, _, _ = select.select([listener, *peers], [], [])
+            readable, _, _ = select.select([listener, *peers], [], [], limits.wait())
             for sock in readable:
                 if sock is listener:
-                    accept(listener, peers, events)
+                    accept(listener, peers, events, limits)
                 else:
-                    receive(sock, peers, events)
+                    receive(sock, peers, events, limits)
+            for sock in limits.expired():
+                common.log(f"{common.format_address(peers[sock])}: idle, closing")
+                hang_up(sock, peers, events, limits)
     finally:
         for sock, address in peers.items():
             sock.close()
@@ -55,7 +60,7 @@ def serve(listener: socket.socket, events: common.Events) -> None:
 
 
 def accept(listener: socket.socket, peers: dict[socket.socket, Any],
-           events: common.Events) -> None:
+           events: common.Events, limits: common.Limits) -> None:
     accepted = common.accept(listener)
     if accepted is None:
         return
@@ -63,6 +68,9 @@ def accept(listener: socket.socket, peers: dict[socket.socket, Any],
     if conn.fileno() >= FD_SETSIZE:
         common.log(f"refused {common.format_address(address)}: descriptor "
                    f"{conn.fileno()} is beyond select()'s FD_SETSIZE ({FD_SETSIZE})")
+        conn.close()
+        return
+    if limits.refuse(len(peers), address):
         conn.close()
         return
     conn.setblocking(False)
@@ -77,16 +85,22 @@ def accept(listener: socket.socket, peers: dict[socket.socket, Any],
         events.disconnected(address)
         return
     peers[conn] = address
+    limits.touch(conn)
 
 
 def receive(sock: socket.socket, peers: dict[socket.socket, Any],
-            events: common.Events) -> None:
-    address = peers[sock]
-    if common.read_chunk(sock, address, events):
-        return
-    del peers[sock]
+            events: common.Events, limits: common.Limits) -> None:
+    if common.read_chunk(sock, peers[sock], events):
+        limits.touch(sock)
+    else:
+        hang_up(sock, peers, events, limits)
+
+
+def hang_up(sock: socket.socket, peers: dict[socket.socket, Any],
+            events: common.Events, limits: common.Limits) -> None:
+    limits.forget(sock)
     sock.close()
-    events.disconnected(address)
+    events.disconnected(peers.pop(sock))
 
 
 def main(argv: Sequence[str] | None = None) -> None:

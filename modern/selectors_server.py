@@ -9,6 +9,7 @@ watches ten thousand idle connections at the cost of the few that are active.
 greeting to send on accept, and then either hang up (``v1_server``,
 ``v2_socketserver``, ``v3_*``) or report what the peer sends until it goes
 (``v4_select``, ``v4_poll``).  The events are the same as every other port's.
+``--max-connections`` and ``--idle-timeout`` bound what it holds.
 """
 
 from __future__ import annotations
@@ -21,18 +22,22 @@ from modern import common
 
 
 def serve(listener: socket.socket, conversation: common.Conversation,
-          events: common.Events) -> None:
+          events: common.Events, limits: common.Limits) -> None:
     """Greet each client, then hang up or report what it sends until it goes."""
     listener.setblocking(False)
     with selectors.DefaultSelector() as selector:
         selector.register(listener, selectors.EVENT_READ)
         try:
             while True:
-                for key, _ in selector.select():
+                for key, _ in selector.select(limits.wait()):
                     if key.fileobj is listener:
-                        accept(listener, selector, conversation, events)
+                        accept(listener, selector, conversation, events, limits)
                     else:
-                        receive(key, selector, events)
+                        receive(key, selector, events, limits)
+                for sock in limits.expired():
+                    key = selector.get_key(sock)
+                    common.log(f"{common.format_address(key.data)}: idle, closing")
+                    hang_up(key, selector, events, limits)
         finally:
             for key in list(selector.get_map().values()):
                 if key.fileobj is not listener:
@@ -41,11 +46,15 @@ def serve(listener: socket.socket, conversation: common.Conversation,
 
 
 def accept(listener: socket.socket, selector: selectors.BaseSelector,
-           conversation: common.Conversation, events: common.Events) -> None:
+           conversation: common.Conversation, events: common.Events,
+           limits: common.Limits) -> None:
     accepted = common.accept(listener)
     if accepted is None:
         return
     conn, address = accepted
+    if limits.refuse(len(selector.get_map()) - 1, address):
+        conn.close()
+        return
     conn.setblocking(False)
     events.connected(address)
     try:
@@ -62,25 +71,35 @@ def accept(listener: socket.socket, selector: selectors.BaseSelector,
         conn.close()
     else:
         selector.register(conn, selectors.EVENT_READ, address)
+        limits.touch(conn)
 
 
 def receive(key: selectors.SelectorKey, selector: selectors.BaseSelector,
-            events: common.Events) -> None:
-    sock, address = key.fileobj, key.data
-    assert isinstance(sock, socket.socket)
-    if common.read_chunk(sock, address, events):
-        return
-    selector.unregister(sock)
-    sock.close()
-    events.disconnected(address)
+            events: common.Events, limits: common.Limits) -> None:
+    assert isinstance(key.fileobj, socket.socket)
+    if common.read_chunk(key.fileobj, key.data, events):
+        limits.touch(key.fileobj)
+    else:
+        hang_up(key, selector, events, limits)
+
+
+def hang_up(key: selectors.SelectorKey, selector: selectors.BaseSelector,
+            events: common.Events, limits: common.Limits) -> None:
+    selector.unregister(key.fileobj)
+    limits.forget(key.fileobj)
+    key.fileobj.close()  # type: ignore[union-attr]
+    events.disconnected(key.data)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    args = common.server_parser("selectors_server", __doc__, like=True).parse_args(argv)
+    parser = common.server_parser("selectors_server", __doc__, like=True)
+    common.add_limits(parser)
+    args = parser.parse_args(argv)
     events = common.Events(args.quiet)
     with common.listen(args.host, args.port) as listener:
         events.listening(listener.getsockname())
-        serve(listener, common.CONVERSATIONS[args.like], events)
+        serve(listener, common.CONVERSATIONS[args.like], events,
+              common.Limits(args.max_connections, args.idle_timeout))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 import signal
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -354,15 +355,18 @@ def reads_here(impl: Implementation) -> bool:
 
 
 @case("load.out_of_descriptors", "with 64 descriptors and 150 clients connecting, the "
-      "server neither dies nor spins, logs the shortage once, keeps serving the clients it "
-      "has, and accepts again once they go", reads_here, nofile=64)
+      "server neither dies nor spins, refuses or pauses what it cannot take (logged a few "
+      "times at most), keeps serving the clients it has, and accepts again once they go",
+      reads_here, nofile=64)
 def load_out_of_descriptors(s: Session) -> None:
     assert s.proc is not None
     first = s.connect()
     s.greeted(first)
     flood = [s.connect() for _ in range(150)]
-    s.wait_events(lambda events: sum(e.kind == "connected" for e in events) >= 40,
-                  "the server accepts what its descriptors allow", "40 'connected' events")
+    # Ports refuse beyond --max-connections (by default the limit less 32)
+    # before accept() can fail; either way they must hold what they took.
+    s.wait_events(lambda events: sum(e.kind == "connected" for e in events) >= 20,
+                  "the server accepts what its descriptors allow", "20 'connected' events")
     before = s.proc.cpu_seconds()
     # The interval is the measurement itself, as in idle.no_spin.
     s.proc.wait(1.0)
@@ -380,11 +384,39 @@ def load_out_of_descriptors(s: Session) -> None:
     s.wait_events(lambda events: sum(e.kind == "disconnected" for e in events)
                   >= sum(e.kind == "connected" for e in events) - 1,
                   "the flood's disconnections", "a 'disconnected' per accepted flood client")
-    s.serves_another()
+    served_again(s)
     shortage = [line for line in s.proc.stderr.splitlines() if "Too many open files" in line]
+    # (Refusals under --max-connections are one line each, by design.)
     if len(shortage) > 5:
         raise ContractFailure("the shortage is logged once per burst", "at most 5 lines",
                               f"{len(shortage)} lines")
+
+
+def served_again(s: Session) -> None:
+    """A new client is served once the server has room again.
+
+    Closed flood connections may still wait in the listen queue; while the
+    server works through them it may be at its limit, and refuse (close) a
+    newcomer.  So a refused newcomer tries again, until WAIT runs out.
+    """
+    deadline = time.monotonic() + WAIT
+    while True:
+        conn = s.connect()
+        greeting = s.conversation.greeting
+        got = conn.recv_exactly(len(greeting), "the greeting", refused_ok=True)
+        if got == greeting:
+            conn.send(b"anyone there?")
+
+            def answered(conn: Conn = conn) -> bool:
+                return bool(s.received_by(conn))
+
+            if conn.served_or_refused(answered):
+                s.expect_received(conn, b"anyone there?")
+                return
+        conn.close()
+        if time.monotonic() > deadline:
+            raise ContractFailure("the server accepts again once the flood is gone",
+                                  "a new client served", f"still refused after {WAIT:g} s")
 
 
 @case("idle.no_spin", "a server with a client connected and nothing to do uses no CPU "

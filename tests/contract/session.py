@@ -87,8 +87,23 @@ class Conn:
             self.session.note(f"{self.label} <- connection reset")
             return b""
 
-    def recv_exactly(self, size: int, what: str) -> bytes:
-        """``size`` bytes; a ContractFailure on early close or timeout."""
+    def served_or_refused(self, served: Callable[[], bool]) -> bool:
+        """Wait until ``served()`` or the server closes this connection (a
+        refusal); True if served.  Bounded by WAIT."""
+        deadline = time.monotonic() + WAIT
+        while not served():
+            if time.monotonic() > deadline:
+                raise ContractFailure("the server serves or refuses the connection",
+                                      "one or the other", f"neither within {WAIT:g} s")
+            readable, _, _ = select.select([self.sock], [], [], 0.05)
+            if readable and not self._recv(1, deadline):
+                self.session.note(f"{self.label} <- close: refused")
+                return False
+        return True
+
+    def recv_exactly(self, size: int, what: str, refused_ok: bool = False) -> bytes:
+        """``size`` bytes; a ContractFailure on early close or timeout, unless
+        ``refused_ok`` and the server closed before sending anything."""
         deadline = time.monotonic() + WAIT
         data = b""
         while len(data) < size:
@@ -100,6 +115,8 @@ class Conn:
                 break
             data += chunk
         self.session.note(f"{self.label} <- {show(data)}")
+        if refused_ok and not data and time.monotonic() < deadline:
+            return data
         if len(data) < size:
             raise ContractFailure(what, f"{size} bytes", f"{show(data)} then "
                                   + ("nothing more" if time.monotonic() >= deadline else "close"))

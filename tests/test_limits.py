@@ -1,0 +1,131 @@
+"""--max-connections and --idle-timeout on the servers that hold connections."""
+
+from __future__ import annotations
+
+import socket
+import sys
+
+import pytest
+
+from tests.contract.session import LIMIT_NOFILE
+from tests.procs import WAIT, Proc, python_module
+
+HOLDERS = [
+    ["modern.select_server"],
+    ["modern.poll_server"],
+    ["modern.selectors_server", "--like", "v4_select"],
+    ["modern.asyncio_server", "--like", "v4_select", "--loop", "asyncio"],
+    ["modern.asyncio_server", "--like", "v4_poll", "--loop", "uvloop"],
+]
+IDS = ["select", "poll", "selectors", "asyncio", "uvloop"]
+
+
+def start(command: list[str], *options: str, nofile: int | None = None) -> tuple[Proc, int]:
+    argv = python_module(*command, "--port", "0", *options)
+    if nofile is not None:
+        argv = [sys.executable, "-c", LIMIT_NOFILE, str(nofile), *argv]
+    server = Proc(argv)
+    return server, server.listening()[1]
+
+
+def greeting_of(command: list[str]) -> bytes:
+    return b"" if "v4_poll" in command or command[0] == "modern.poll_server" else (
+        b"connect to server successful")
+
+
+def read_until_close(conn: socket.socket) -> bytes:
+    conn.settimeout(WAIT)
+    data = b""
+    try:
+        while chunk := conn.recv(4096):
+            data += chunk
+    except ConnectionResetError:
+        pass
+    return data
+
+
+def has_line(server: Proc, line: bytes) -> bool:
+    return server.wait_until(lambda: line in server.lines)
+
+
+@pytest.mark.parametrize("command", HOLDERS, ids=IDS)
+def test_connections_beyond_the_limit_are_closed_at_once_and_logged(command: list[str]) -> None:
+    if "uvloop" in command:
+        pytest.importorskip("uvloop")
+    server, port = start(command, "--max-connections", "2")
+    try:
+        held = [socket.create_connection(("127.0.0.1", port), timeout=WAIT) for _ in range(2)]
+        for conn in held:
+            address = f"127.0.0.1:{conn.getsockname()[1]}"
+            assert has_line(server, f"connected {address}".encode())
+        with socket.create_connection(("127.0.0.1", port), timeout=WAIT) as extra:
+            assert read_until_close(extra) == b""
+        assert server.wait_until(lambda: "already 2 connections (--max-connections)"
+                                 in server.stderr)
+        held[0].sendall(b"still here")
+        address = f"127.0.0.1:{held[0].getsockname()[1]}"
+        assert has_line(server, f"received {address} b'still here'".encode())
+        for conn in held:
+            conn.close()
+    finally:
+        assert server.stop() == 0
+    assert "Traceback" not in server.stderr
+
+
+@pytest.mark.parametrize("command", HOLDERS, ids=IDS)
+def test_idle_connection_is_closed_and_reported(command: list[str]) -> None:
+    if "uvloop" in command:
+        pytest.importorskip("uvloop")
+    server, port = start(command, "--idle-timeout", "0.5")
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=WAIT) as idle:
+            address = f"127.0.0.1:{idle.getsockname()[1]}"
+            assert read_until_close(idle) == greeting_of(command)
+            assert has_line(server, f"disconnected {address}".encode())
+        with socket.create_connection(("127.0.0.1", port), timeout=WAIT) as lively:
+            lively.sendall(b"hello")
+            address = f"127.0.0.1:{lively.getsockname()[1]}"
+            assert has_line(server, f"received {address} b'hello'".encode())
+    finally:
+        assert server.stop() == 0
+    assert "Traceback" not in server.stderr
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "many"])
+def test_bad_limit_is_one_line(value: str) -> None:
+    from tests.procs import run
+
+    result = run(python_module("modern.poll_server", "--max-connections", value))
+    assert result.returncode == 2
+    assert result.stderr.decode().count("\n") == 1
+    assert "invalid number of connections" in result.stderr.decode()
+
+
+@pytest.mark.parametrize("command", HOLDERS, ids=IDS)
+def test_out_of_descriptors_backs_off_logs_once_and_recovers(command: list[str]) -> None:
+    if "uvloop" in command:
+        pytest.importorskip("uvloop")
+    # A limit above the descriptors, so that accept() itself runs out.
+    server, port = start(command, "-q", "--max-connections", "1000", nofile=48)
+    try:
+        first = socket.create_connection(("127.0.0.1", port), timeout=WAIT)
+        flood = [socket.create_connection(("127.0.0.1", port), timeout=WAIT)
+                 for _ in range(100)]
+        if "uvloop" not in command:  # libuv closes what it cannot accept, silently
+            assert server.wait_until(lambda: "Too many open files" in server.stderr)
+        before = server.cpu_seconds()
+        server.wait(1.0)  # the measurement window, as in the contract's idle.no_spin
+        assert server.cpu_seconds() - before < 0.3
+        assert server.alive()
+        for conn in flood:
+            conn.close()
+        first.close()
+        # Accepting again: a new client gets its whole conversation.
+        with socket.create_connection(("127.0.0.1", port), timeout=WAIT) as late:
+            late.shutdown(socket.SHUT_WR)
+            assert read_until_close(late) == greeting_of(command)
+    finally:
+        assert server.stop() == 0
+    # Once per burst, not once per attempt (the flood makes a burst or two).
+    assert server.stderr.count("Too many open files") <= 3
+    assert "Traceback" not in server.stderr

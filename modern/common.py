@@ -56,6 +56,18 @@ CONVERSATIONS: dict[str, Conversation] = {
     "v4_poll": Conversation(b"", closes=False),
 }
 
+# The modern port of each legacy script, by the legacy script's name.
+PORTS = {
+    "v1_server": "blocking_server",
+    "v2_socketserver": "socketserver_server",
+    "v3_forking": "forking_server",
+    "v3_threading": "threading_server",
+    "v4_select": "select_server",
+    "v4_poll": "poll_server",
+    "v1_client": "greet_client",
+    "v4_client": "hello_client",
+}
+
 
 def format_address(address: Any) -> str:
     """``HOST:PORT`` for IPv4, ``[HOST]:PORT`` for IPv6 (4-tuples included)."""
@@ -109,7 +121,9 @@ def fail(message: str) -> NoReturn:
     sys.exit(1)
 
 
-class _Parser(argparse.ArgumentParser):
+class OneLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line, not usage and then error."""
+
     def error(self, message: str) -> NoReturn:
         # argparse would print the whole usage first; one line says enough.
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
@@ -135,9 +149,9 @@ def _seconds(text: str) -> float:
     return seconds
 
 
-def _parser(module: str, doc: str | None) -> _Parser:
+def _parser(module: str, doc: str | None) -> OneLineParser:
     summary = (doc or "").strip().splitlines()[0] if doc else None
-    return _Parser(prog=f"python -m modern.{module}", description=summary)
+    return OneLineParser(prog=f"python -m modern.{module}", description=summary)
 
 
 def server_parser(module: str, doc: str | None, like: bool = False) -> argparse.ArgumentParser:

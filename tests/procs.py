@@ -134,9 +134,9 @@ class Proc:
         """How many threads the process has now (Linux)."""
         return len(os.listdir(f"/proc/{self.pid}/task"))
 
-    def zombies(self) -> list[int]:
-        """PIDs of this process's children that exited and were not reaped (Linux)."""
-        found = []
+    def children(self) -> dict[int, str]:
+        """This process's children, PID to state (``Z``: exited, not reaped) (Linux)."""
+        found = {}
         for entry in os.listdir("/proc"):
             if not entry.isdigit():
                 continue
@@ -145,9 +145,13 @@ class Proc:
             except OSError:
                 continue
             fields = stat.rsplit(")", 1)[1].split()
-            if fields[0] == "Z" and int(fields[1]) == self.pid:
-                found.append(int(entry))
+            if int(fields[1]) == self.pid:
+                found[int(entry)] = fields[0]
         return found
+
+    def zombies(self) -> list[int]:
+        """PIDs of this process's children that exited and were not reaped (Linux)."""
+        return [pid for pid, state in self.children().items() if state == "Z"]
 
     def cpu_seconds(self) -> float:
         """User plus system CPU time so far, from /proc (Linux)."""

@@ -342,7 +342,9 @@ def workers_reaped(s: Session) -> None:
     s.note(f"threads at start: {threads}")
 
     def settled() -> bool:
-        return proc.threads() <= threads and not proc.zombies()
+        # No child at all: a worker still running has not finished, and one
+        # that has finished must have been reaped.
+        return proc.threads() <= threads and not proc.children()
 
     if not proc.wait_until(settled, REAP_GRACE):
         raise ContractFailure("workers are reaped", f"{threads} threads, no zombies",

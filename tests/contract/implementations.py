@@ -18,20 +18,8 @@ from dataclasses import dataclass
 
 from compat.loops import uvloop_available
 from compat.run import find_python2
-from modern.common import CONVERSATIONS
+from modern.common import CONVERSATIONS, PORTS
 from tests.procs import python_module
-
-# The modern port of each legacy script.
-PORTS = {
-    "v1_server": "blocking_server",
-    "v2_socketserver": "socketserver_server",
-    "v3_forking": "forking_server",
-    "v3_threading": "threading_server",
-    "v4_select": "select_server",
-    "v4_poll": "poll_server",
-    "v1_client": "greet_client",
-    "v4_client": "hello_client",
-}
 
 # The conversation each legacy client speaks, and so the servers it can talk to.
 CLIENT_CONVERSATIONS = {
@@ -65,7 +53,6 @@ class Implementation:
     needs: str | None = None       # "python2.7" or "uvloop" where that must be installed
     sequential: bool = False       # serves one connection at a time
     fd_limit: int | None = None    # refuses descriptors at or past this number
-
 
 
 def _legacy(script: str, interpreter: str = "py2") -> Callable[[str, int], list[str]]:

@@ -1,0 +1,231 @@
+"""The load generator: one process per worker, non-blocking sockets on one poller.
+
+Each worker keeps ``concurrency`` connections in flight for ``duration``
+seconds, opening a new one as each finishes, then lets the ones in flight
+finish without starting more.  Only connections that finish inside the window
+count towards connections per second; every finished connection counts towards
+latency; one unfinished after ``timeout`` is given up on and counted.  A worker
+measures its own CPU time (``os.times``) so the report can show whether the
+generator, not the server, was the limit.
+
+A connection follows the conversation and ends only when the server has done
+its part, so that the server's work is inside the measured time:
+
+- greet: read the greeting until the server closes;
+- chat: read the greeting, if any, in full (closing with unread data would
+  send a reset, which kills some originals), send the payload, shut down the
+  sending side, and wait until the server closes too.  Without that wait a
+  server that sends nothing (v4_poll) would be measured by how fast the kernel
+  completes handshakes, not by how fast it serves.
+
+Traffic goes only to the address given.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import select
+import socket
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+READ = select.POLLIN
+WRITE = select.POLLOUT
+
+# In chat the client closes first, so each of its ports then sits in
+# TIME_WAIT, and Linux lets a new connect reuse such a port only a second
+# later: from one source address that capped chat near 14,000 connections/s,
+# whatever the server.  Spreading the clients over several loopback source
+# addresses (127.0.0.0/8 is all local on Linux) multiplies the ports; the
+# destination stays the one given.  IP_BIND_ADDRESS_NO_PORT (Linux, value 24
+# where Python does not name it) keeps the port chosen at connect time.
+_BIND_NO_PORT = getattr(socket, "IP_BIND_ADDRESS_NO_PORT",
+                        24 if sys.platform.startswith("linux") else None)
+SOURCES = tuple(f"127.0.0.{i}" for i in range(1, 9)) if _BIND_NO_PORT else ()
+
+
+@dataclass(frozen=True)
+class Job:
+    """What one worker does for one measurement."""
+
+    host: str
+    port: int
+    concurrency: int
+    duration: float
+    greeting: int         # bytes the server sends first
+    payload: bytes = b""  # chat: sent once the greeting is in; greet: b""
+    timeout: float = 5.0  # a connection unfinished after this long is given up
+
+
+@dataclass
+class WorkerResult:
+    """What one worker measured."""
+
+    opened: int = 0                  # connections attempted
+    completed: int = 0               # finished inside the window
+    late: int = 0                    # finished after it, while draining
+    errors: Counter[str] = field(default_factory=Counter)  # "timeout", "ECONNRESET", ...
+    latencies: list[float] = field(default_factory=list)   # seconds, every finished one
+    wall: float = 0.0                # seconds, the drain included
+    cpu: float = 0.0                 # user + system seconds of this process meanwhile
+    window_cpu: float = 0.0          # the same, inside the window only
+
+
+class _Poller:
+    """epoll where there is one, else poll: register, modify, forget, wait."""
+
+    def __init__(self) -> None:
+        if hasattr(select, "epoll"):
+            self._epoll: select.epoll | None = select.epoll()
+        else:
+            self._epoll = None
+            self._poll = select.poll()
+
+    def register(self, fd: int, mask: int) -> None:
+        (self._epoll or self._poll).register(fd, mask)
+
+    def modify(self, fd: int, mask: int) -> None:
+        (self._epoll or self._poll).modify(fd, mask)
+
+    def forget(self, fd: int) -> None:
+        # Closing a descriptor removes it from an epoll set by itself: one
+        # system call fewer per connection, where that matters most.
+        if self._epoll is None:
+            self._poll.unregister(fd)
+
+    def wait(self, seconds: float) -> list[tuple[int, int]]:
+        if self._epoll is not None:
+            return self._epoll.poll(seconds)
+        return self._poll.poll(seconds * 1000)
+
+    def close(self) -> None:
+        if self._epoll is not None:
+            self._epoll.close()
+
+
+class _Conn:
+    __slots__ = ("received", "sent", "sock", "started")
+
+    def __init__(self, sock: socket.socket, started: float) -> None:
+        self.sock = sock
+        self.started = started
+        self.received = 0
+        self.sent = False
+
+
+def _error_name(exc: OSError) -> str:
+    return errno.errorcode.get(exc.errno or 0, type(exc).__name__)
+
+
+def run(job: Job) -> WorkerResult:
+    """Run ``job`` in this process and report what happened."""
+    result = WorkerResult()
+    poller = _Poller()
+    conns: dict[int, _Conn] = {}
+    chat = bool(job.payload)
+    sources = SOURCES if chat and job.host == "127.0.0.1" else ()
+    cpu0 = os.times()
+    start = time.perf_counter()
+    deadline = start + job.duration
+
+    def finish(fd: int, now: float, error: str | None) -> None:
+        conn = conns.pop(fd)
+        poller.forget(fd)
+        conn.sock.close()
+        if error is not None:
+            result.errors[error] += 1
+            return
+        result.latencies.append(now - conn.started)
+        if now <= deadline:
+            result.completed += 1
+        else:
+            result.late += 1
+
+    def open_one(now: float) -> None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        if sources:
+            sock.setsockopt(socket.IPPROTO_IP, _BIND_NO_PORT, 1)  # type: ignore[arg-type]
+            sock.bind((sources[result.opened % len(sources)], 0))
+        result.opened += 1
+        code = sock.connect_ex((job.host, job.port))
+        if code not in (0, errno.EINPROGRESS):
+            sock.close()
+            result.errors[errno.errorcode.get(code, str(code))] += 1
+            return
+        conns[sock.fileno()] = _Conn(sock, now)
+        # A server that says nothing first (v4_poll) is talked to as soon as
+        # the connection is up; every other one once its greeting is in.
+        poller.register(sock.fileno(), WRITE if chat and not job.greeting else READ)
+
+    def send(fd: int, conn: _Conn, now: float) -> None:
+        try:
+            conn.sock.send(job.payload)
+            conn.sock.shutdown(socket.SHUT_WR)
+        except OSError as exc:
+            finish(fd, now, _error_name(exc))
+            return
+        conn.sent = True
+        if not job.greeting:
+            poller.modify(fd, READ)
+
+    def step(fd: int, now: float) -> None:
+        conn = conns[fd]
+        if chat and not conn.sent and not job.greeting:
+            send(fd, conn, now)
+            return
+        # Read until the kernel has nothing more: a greeting and the server's
+        # close usually arrive together, and this saves a wait for the second.
+        while True:
+            try:
+                data = conn.sock.recv(65536)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                finish(fd, now, _error_name(exc))
+                return
+            if not data:
+                if conn.received < job.greeting:
+                    finish(fd, now, "short greeting")
+                elif chat and not conn.sent:
+                    finish(fd, now, "closed before the payload")
+                else:
+                    finish(fd, now, None)
+                return
+            conn.received += len(data)
+            if chat and not conn.sent and conn.received >= job.greeting:
+                send(fd, conn, now)
+                if fd not in conns:
+                    return
+
+    def cpu_since_start() -> float:
+        times = os.times()
+        return (times.user - cpu0.user) + (times.system - cpu0.system)
+
+    try:
+        now = start
+        next_sweep = start + 0.1
+        while conns or now < deadline:
+            if now >= deadline and not result.window_cpu:
+                result.window_cpu = cpu_since_start()
+            while len(conns) < job.concurrency and now < deadline:
+                open_one(now)
+                now = time.perf_counter()
+            for fd, _ in poller.wait(0.05):
+                step(fd, time.perf_counter())
+            now = time.perf_counter()
+            if now >= next_sweep:
+                for fd in [fd for fd, c in conns.items() if now - c.started > job.timeout]:
+                    finish(fd, now, "timeout")
+                next_sweep = now + 0.1
+    finally:
+        for conn in conns.values():
+            conn.sock.close()
+        poller.close()
+    result.wall = time.perf_counter() - start
+    result.cpu = cpu_since_start()
+    result.window_cpu = result.window_cpu or result.cpu
+    return result

@@ -1,0 +1,215 @@
+"""The benchmark's behaviour, not its speed: statistics, load, syscalls, the CLI.
+
+No figure is asserted beyond "positive" or "sane": these run on shared
+machines, and the benchmark's targets are reported by the benchmark itself.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench import loadgen, report, runner, stats, syscalls
+from bench.registry import by_name, implementations
+from modern.common import CONVERSATIONS
+from tests.procs import Proc, python_module, run
+
+# The whole CLI run is bounded by this (a 1-round greet is a few seconds).
+CLI_WAIT = 50.0
+
+
+def test_percentile_interpolates_between_ranks() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert stats.percentile(values, 50) == pytest.approx(50.5)
+    assert stats.percentile(values, 99) == pytest.approx(99.01)
+    assert stats.percentile(values, 0) == 1.0
+    assert stats.percentile(values, 100) == 100.0
+    assert stats.percentile([3.0, 1.0, 2.0], 50) == 2.0
+    assert stats.percentile([7.0], 99) == 7.0
+
+
+def test_median_and_spread_of_known_data() -> None:
+    assert stats.median([5.0, 1.0, 3.0, 2.0]) == 2.5
+    assert stats.spread([4.0, 1.0, 9.0]) == {"median": 4.0, "min": 1.0, "max": 9.0}
+
+
+@pytest.mark.parametrize("function", [stats.median, lambda v: stats.percentile(v, 50)])
+def test_statistics_of_nothing_are_an_error(function: Any) -> None:
+    with pytest.raises(ValueError):
+        function([])
+
+
+def test_ratio_is_none_without_a_reference() -> None:
+    assert stats.ratio(3.0, 2.0) == 1.5
+    assert stats.ratio(3.0, None) is None
+    assert stats.ratio(None, 2.0) is None
+    assert stats.ratio(3.0, 0.0) is None
+
+
+def test_paired_ratio_is_the_median_of_round_by_round_ratios() -> None:
+    # A slow middle round slows both alike: the paired ratio stays 2.
+    assert stats.paired_ratio([200.0, 20.0, 220.0], [100.0, 10.0, 110.0]) == 2.0
+    assert stats.paired_ratio([1.0, 3.0], [0.0, 1.0]) == 3.0
+    assert stats.paired_ratio([1.0], [0.0]) is None
+
+
+@pytest.mark.parametrize("mechanism", syscalls.MECHANISMS)
+@pytest.mark.parametrize("idle", [0, 10, 200])
+def test_wait_cost_is_a_sane_positive_time(mechanism: str, idle: int) -> None:
+    cost = syscalls.wait_cost(mechanism, idle, seconds=0.005)
+    assert cost is not None
+    assert 0 < cost < 0.1
+
+
+def test_select_cannot_watch_past_fd_setsize() -> None:
+    # The test session raises its descriptor limit to 4,096 (tests/conftest.py).
+    assert syscalls.wait_cost("select", syscalls.FD_SETSIZE + 10, seconds=0.001) is None
+
+
+def test_every_implementation_serves_on_a_free_loopback_port() -> None:
+    impls = implementations()
+    assert len(impls) == len(CONVERSATIONS) * 5
+    for impl in impls:
+        assert by_name(impl.name) == impl
+        argv = impl.argv("127.0.0.1")
+        assert argv[argv.index("--port") + 1] == "0"
+        assert argv[argv.index("--host") + 1] == "127.0.0.1"
+    assert [i.name for i in impls if runner.applies("chat", i) and i.legacy] == [
+        "v4_select/legacy", "v4_poll/legacy"]
+
+
+def test_unknown_implementation_names_are_refused() -> None:
+    for name in ("v4_select", "v4_select/fast", "v9/port"):
+        with pytest.raises(KeyError):
+            by_name(name)
+
+
+def _server(module: str, *extra: str) -> tuple[Proc, int]:
+    proc = Proc(python_module(f"modern.{module}", "--port", "0", *extra))
+    return proc, proc.listening()[1]
+
+
+def test_greet_load_reads_every_greeting_until_the_server_closes() -> None:
+    proc, port = _server("blocking_server", "-q")
+    try:
+        greeting = len(CONVERSATIONS["v1_server"].greeting)
+        result = loadgen.run(loadgen.Job("127.0.0.1", port, 4, 0.3, greeting, timeout=5.0))
+    finally:
+        assert proc.stop() == 0
+    assert result.completed > 0
+    assert not result.errors
+    assert len(result.latencies) == result.completed + result.late
+    assert 0 < result.window_cpu <= result.cpu
+
+
+def test_chat_load_sends_its_payload_and_waits_for_the_close() -> None:
+    proc, port = _server("select_server")
+    try:
+        greeting = len(CONVERSATIONS["v4_select"].greeting)
+        result = loadgen.run(loadgen.Job("127.0.0.1", port, 2, 0.2, greeting,
+                                         runner.CHAT_PAYLOAD, timeout=5.0))
+    finally:
+        assert proc.stop() == 0
+    assert result.completed > 0
+    assert not result.errors
+    received = [line for line in proc.lines if line.startswith(b"received ")]
+    disconnected = [line for line in proc.lines if line.startswith(b"disconnected ")]
+    assert received and all(line.endswith(b" b'" + b"x" * 32 + b"'") for line in received)
+    # The client counts a connection only once the server has closed it.
+    assert len(disconnected) >= result.completed + result.late
+
+
+def test_a_silent_server_is_an_error_not_a_hang() -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        port = listener.getsockname()[1]
+        result = loadgen.run(loadgen.Job("127.0.0.1", port, 2, 0.1, 12, timeout=0.3))
+    assert result.completed == 0
+    assert result.errors["timeout"] >= 2
+    assert result.wall < 5
+
+
+def _bench(*args: str) -> Any:
+    return run(python_module("bench", *args), timeout=CLI_WAIT)
+
+
+def test_quick_greet_writes_the_documented_json(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    done = _bench("--quick", "--scenario", "greet", "--impl", "v1_server/port",
+                  "--rounds", "1", "--duration", "0.3", "--json", str(out))
+    assert done.returncode == 0, done.stderr.decode()
+    data = json.loads(out.read_text())
+    assert data["schema"] == 1
+    assert {"cpus", "cpu_model", "kernel", "python", "python2", "nginx"} <= set(data["machine"])
+    assert data["settings"]["rounds"] == 1
+    greet = data["scenarios"]["greet"]
+    assert greet["clients"] == 16
+    result = greet["results"]["v1_server/port"]
+    assert result["like"] == "v1_server" and result["legacy"] is False
+    assert result["conn_per_s"]["median"] > 0
+    spread = result["conn_per_s"]
+    assert spread["min"] <= spread["median"] <= spread["max"]
+    assert result["ratio_to_legacy"] is None  # the original was not chosen
+    assert len(result["rounds"]) == 1
+    assert result["rounds"][0]["completed"] > 0
+    assert result["generator_cpu"] > 0
+    assert greet["ceiling"]["conn_per_s"]["median"] > 0
+    assert {v["status"] for v in data["targets"]} <= {"met", "missed", "not measured"}
+    table = done.stdout.decode()
+    assert "v1_server/port" in table and "generator ceiling:" in table
+    assert "round 1/1" in done.stderr.decode()
+
+
+def test_syscalls_scenario_reports_every_mechanism(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    done = _bench("--quick", "--scenario", "syscalls", "--rounds", "1", "--json", str(out))
+    assert done.returncode == 0, done.stderr.decode()
+    data = json.loads(out.read_text())["scenarios"]["syscalls"]
+    assert set(data["results"]) == set(syscalls.MECHANISMS)
+    for mechanism, by_count in data["results"].items():
+        for n in data["idle_counts"]:
+            cell = by_count[str(n)]
+            if "unavailable" in cell:
+                assert mechanism == "select" and n >= syscalls.FD_SETSIZE - 64
+            else:
+                assert cell["median"] > 0
+
+
+def test_targets_say_which_port_is_slower_than_its_original() -> None:
+    def result(name: str, ratio: float | None) -> dict[str, Any]:
+        return {"legacy": name.endswith("/legacy"), "ratio_to_legacy": ratio,
+                "conn_per_s": {"median": 100.0}}
+
+    verdicts = report.targets({"scenarios": {"chat": {"results": {
+        "v4_poll/legacy": result("v4_poll/legacy", 1.0),
+        "v4_poll/port": result("v4_poll/port", 1.2),
+        "v4_poll/asyncio": result("v4_poll/asyncio", 0.5),
+    }}}})
+    chat = next(v for v in verdicts if v["target"].startswith("chat:"))
+    assert chat["status"] == "missed"
+    assert "v4_poll/asyncio 0.50x" in chat["detail"]
+    assert "v4_poll/port" not in chat["detail"]
+    assert any(v["status"] == "not measured" and "idle" in v["target"] for v in verdicts)
+
+
+@pytest.mark.parametrize("args, complaint", [
+    (["--impl", "nope"], "unknown implementation 'nope'"),
+    (["--scenario", "stream"], "invalid choice: 'stream'"),
+    (["--rounds", "0"], "must be positive"),
+    (["--duration", "soon"], "invalid number 'soon'"),
+    (["--json", "/no/such/dir/out.json"], "no such directory"),
+    (["--scenario", "chat", "--impl", "v1_server/port"], "no chosen implementation speaks"),
+    (["--bogus"], "unrecognized arguments: --bogus"),
+])
+def test_bad_arguments_give_one_line_and_exit_2(args: list[str], complaint: str) -> None:
+    done = _bench(*args)
+    assert done.returncode == 2
+    lines = done.stderr.decode().splitlines()
+    assert len(lines) == 1, lines
+    assert complaint in lines[0]
+    assert not done.stdout

@@ -8,6 +8,7 @@ raises :class:`ContractFailure` with Expected and Observed.
 
 from __future__ import annotations
 
+import math
 import select
 import socket
 import struct
@@ -42,6 +43,17 @@ def show(data: bytes, limit: int = 80) -> str:
     return f"{data[:limit]!r}... ({len(data)} bytes)"
 
 
+def readable(sock: socket.socket, timeout: float) -> bool:
+    """Whether ``sock`` has something to read (or has closed) within ``timeout``.
+
+    poll(), not select(): this process holds over a thousand sockets in
+    load.fd_setsize, and select() cannot watch a descriptor past 1023.
+    """
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(max(0, math.ceil(timeout * 1000))))
+
+
 class Conn:
     """A client connection that records what it sends and receives."""
 
@@ -51,6 +63,7 @@ class Conn:
         self.address: Address = self.sock.getsockname()[:2]
         self.first_event = len(session.events()) if session.has_events else 0
         session.note(f"{label} connected from {format_address(self.address)}")
+        session.conns.append(self)
 
     def send(self, data: bytes) -> None:
         self.sock.sendall(data)
@@ -72,8 +85,7 @@ class Conn:
 
     def wait_readable(self) -> None:
         """Wait until the server has sent something (or closed), reading nothing."""
-        readable, _, _ = select.select([self.sock], [], [], WAIT)
-        if not readable:
+        if not readable(self.sock, WAIT):
             raise ContractFailure("the server sends or closes", "something to read",
                                   f"nothing after {WAIT:g} s")
 
@@ -95,8 +107,7 @@ class Conn:
             if time.monotonic() > deadline:
                 raise ContractFailure("the server serves or refuses the connection",
                                       "one or the other", f"neither within {WAIT:g} s")
-            readable, _, _ = select.select([self.sock], [], [], 0.05)
-            if readable and not self._recv(1, deadline):
+            if readable(self.sock, 0.05) and not self._recv(1, deadline):
                 self.session.note(f"{self.label} <- close: refused")
                 return False
         return True
@@ -153,7 +164,7 @@ class Session:
         self.proc: Proc | None = None
         self._parsed = 0
         self._events: list[Event] = []
-        self._conns = 0
+        self.conns: list[Conn] = []
         if target is not None:
             self.host, self.port = target
             return
@@ -193,9 +204,8 @@ class Session:
     # -- clients ------------------------------------------------------------
 
     def connect(self, label: str | None = None) -> Conn:
-        self._conns += 1
         try:
-            return Conn(self, label or f"client{self._conns}")
+            return Conn(self, label or f"client{len(self.conns) + 1}")
         except OSError as exc:
             raise ContractFailure("the server accepts the connection", "a connection",
                                   f"connect failed: {exc}") from None
@@ -309,7 +319,9 @@ class Session:
                                       self.proc.stderr[-1000:])
 
     def close(self) -> str:
-        """Stop the server; its standard error, for the report."""
+        """Close every client, stop the server; its standard error, for the report."""
+        for conn in self.conns:
+            conn.sock.close()
         if self.proc is None:
             return ""
         self.proc.kill()

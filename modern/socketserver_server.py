@@ -76,7 +76,8 @@ class Server(socketserver.TCPServer):
 
 def serve_main(module: str, doc: str | None, server_class: type[Server],
                argv: Sequence[str] | None) -> None:
-    """``main`` of this module and of the two that add a mixin to :class:`Server`."""
+    """``main`` of this module and of ``forking_server``, which adds a mixin to
+    :class:`Server`."""
     args = common.server_parser(module, doc).parse_args(argv)
     events = common.Events(args.quiet)
     with server_class(common.listen(args.host, args.port), events) as server:

@@ -4,26 +4,67 @@ Port of ``legacy/v3_threading.py``: :class:`socketserver_server.Server` with
 ``socketserver.ThreadingMixIn``, as the original added it to ``TCPServer``.
 Same conversation as ``v2_socketserver``.
 
-What changed beyond the ``socketserver_server`` port: nothing in the server
-itself.  Since Python 3.7 ``ThreadingMixIn`` keeps its non-daemon threads and
-``server_close`` joins them, so SIGINT and SIGTERM leave no thread behind.
+What changed beyond the ``socketserver_server`` port:
+
+- Since Python 3.7 ``ThreadingMixIn`` keeps its non-daemon threads and
+  ``server_close`` joins them, so SIGINT and SIGTERM leave no thread behind.
+- ``--max-connections N`` (default: the descriptor limit less a margin): beyond
+  N live connections, a new one is closed at once, logged, and gets no thread.
+  The original started a thread for every connection, bounded by nothing but
+  the descriptor limit, where ``accept`` fails.
 """
 
 from __future__ import annotations
 
+import socket
 import socketserver
+import threading
 from collections.abc import Sequence
+from typing import Any
 
 from modern import common
-from modern.socketserver_server import Server, serve_main
+from modern.socketserver_server import Server
 
 
 class ThreadingServer(socketserver.ThreadingMixIn, Server):
-    pass
+    """Counts the connections it holds, from accept to close, in every thread."""
+
+    def __init__(self, listener: socket.socket, events: common.Events,
+                 limits: common.Limits) -> None:
+        super().__init__(listener, events)
+        self.limits = limits
+        self._held: set[Any] = set()
+        self._held_lock = threading.Lock()
+
+    def verify_request(self, request: Any, client_address: Any) -> bool:
+        # socketserver's hook for turning a connection away before it gets a
+        # thread: it then calls shutdown_request, as it does when one ends.
+        with self._held_lock:
+            if self.limits.refuse(len(self._held), client_address):
+                return False
+            self._held.add(request)
+        return True
+
+    def shutdown_request(self, request: Any) -> None:
+        # Called exactly once per accepted connection, refused, served or
+        # failed, from whichever thread ends it: a set, not a counter, so that
+        # a refused one is not subtracted.  Counted out before the close, so
+        # that a peer who has seen the close can count on the room it left.
+        with self._held_lock:
+            self._held.discard(request)
+        super().shutdown_request(request)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    serve_main("threading_server", __doc__, ThreadingServer, argv)
+    parser = common.server_parser("threading_server", __doc__)
+    # No --idle-timeout: a handler greets and hangs up without waiting for the peer.
+    common.add_limits(parser, idle=False)
+    args = parser.parse_args(argv)
+    events = common.Events(args.quiet)
+    limits = common.Limits(args.max_connections)
+    with ThreadingServer(common.listen(args.host, args.port), events, limits) as server:
+        events.listening(server.socket.getsockname())
+        server.serve_forever()
 
 
 if __name__ == "__main__":

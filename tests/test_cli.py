@@ -11,6 +11,9 @@ from tests.procs import Proc, python_module, run
 SERVERS = ["blocking_server", "socketserver_server", "forking_server", "threading_server",
            "select_server", "poll_server", "selectors_server", "asyncio_server"]
 CLIENTS = ["greet_client", "hello_client"]
+# The servers that hold connections, and the threading server (a thread each).
+LIMITED = ["threading_server", "select_server", "poll_server", "selectors_server",
+           "asyncio_server"]
 
 
 def one_error_line(stderr: bytes) -> str:
@@ -30,6 +33,7 @@ def test_help_names_every_option(module: str) -> None:
         assert option in usage
     assert ("--quiet" in usage) == (module in SERVERS)
     assert ("--timeout" in usage) == (module in CLIENTS)
+    assert ("--max-connections" in usage) == (module in LIMITED)
 
 
 @pytest.mark.parametrize("module", SERVERS + CLIENTS)

@@ -1,12 +1,17 @@
-"""--max-connections and --idle-timeout on the servers that hold connections."""
+"""--max-connections and --idle-timeout on the servers that hold connections,
+and --max-connections on the threading server."""
 
 from __future__ import annotations
 
 import socket
 import sys
+import threading
 
 import pytest
 
+from modern.common import CONVERSATIONS, Events, Limits, listen
+from modern.socketserver_server import Handler
+from modern.threading_server import ThreadingServer
 from tests.contract.session import LIMIT_NOFILE
 from tests.procs import WAIT, Proc, python_module
 
@@ -70,6 +75,47 @@ def test_connections_beyond_the_limit_are_closed_at_once_and_logged(command: lis
     finally:
         assert server.stop() == 0
     assert "Traceback" not in server.stderr
+
+
+def test_threading_server_closes_connections_beyond_the_limit_at_once_and_logs(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # Its handlers greet and hang up within microseconds, so no client can hold
+    # one open: in process, with handlers that wait to be released, two
+    # connections are surely live when the third arrives.
+    release = threading.Event()
+    started = threading.Semaphore(0)
+
+    class HeldHandler(Handler):
+        def handle(self) -> None:
+            started.release()
+            release.wait(WAIT)
+            super().handle()
+
+    server = ThreadingServer(listen("127.0.0.1", 0), Events(quiet=True), Limits(2))
+    server.RequestHandlerClass = HeldHandler
+    port = server.socket.getsockname()[1]
+    serving = threading.Thread(target=server.serve_forever)
+    serving.start()
+    greeting = CONVERSATIONS["v3_threading"].greeting
+    try:
+        held = [socket.create_connection(("127.0.0.1", port), timeout=WAIT) for _ in range(2)]
+        assert all(started.acquire(timeout=WAIT) for _ in held)
+        with socket.create_connection(("127.0.0.1", port), timeout=WAIT) as extra:
+            assert read_until_close(extra) == b""
+        assert "already 2 connections (--max-connections)" in capsys.readouterr().err
+        release.set()
+        for conn in held:
+            assert read_until_close(conn) == greeting
+            conn.close()
+        # Both have been counted out by the time their clients saw the close.
+        with socket.create_connection(("127.0.0.1", port), timeout=WAIT) as late:
+            assert read_until_close(late) == greeting
+        assert "already" not in capsys.readouterr().err
+    finally:
+        release.set()
+        server.shutdown()
+        serving.join(WAIT)
+        server.server_close()
 
 
 @pytest.mark.parametrize("command", HOLDERS, ids=IDS)

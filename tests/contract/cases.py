@@ -225,6 +225,12 @@ def payload_large(s: Session) -> None:
     send_payload(s, random.Random(1).randbytes(1 << 20))
 
 
+@case("payload.huge", "16 MiB in a single sendall arrives completely, every byte reported "
+      "exactly once and in order", reads)
+def payload_huge(s: Session) -> None:
+    send_payload(s, random.Random(2).randbytes(16 << 20))
+
+
 @case("payload.newlines", "a message with newlines and a carriage return is one "
       "'received' event with exactly its bytes", reads)
 def payload_newlines(s: Session) -> None:
@@ -270,6 +276,43 @@ def check_all_received(s: Session, messages: dict[Conn, bytes]) -> None:
     s.wait_events(lambda events: {
         e.address: e.data for e in events if e.kind == "received"} == by_address,
         "every client's message, from that client", f"{len(by_address)} messages")
+
+
+@case("load.reset_storm", "200 connections reset (SO_LINGER 0) one after another: at once, "
+      "after the greeting, or (v4) after sending: the server survives, reports each one's "
+      "data at most once and in order and (v4) each one it reported connected as "
+      "disconnected, and serves the next client")
+def load_reset_storm(s: Session) -> None:
+    storm: list[Conn] = []
+    sent: dict[Conn, bytes] = {}
+    for i in range(1, 201):
+        conn = s.connect(f"storm{i}")
+        storm.append(conn)
+        if i % 3 == 1:
+            # After the greeting (or, with none, the 'connected' event): the
+            # server has taken this one in and is past its send.
+            if s.conversation.greeting:
+                conn.wait_readable()
+            else:
+                s.expect_event("connected", conn)
+        elif i % 3 == 2 and not s.conversation.closes:
+            sent[conn] = b"storm %d" % i
+            conn.send(sent[conn])
+        conn.reset()
+    # The listen queue is first in, first out: once this client is served,
+    # every connection of the storm has been accepted.
+    s.serves_another()
+    if not s.has_events or s.conversation.closes or s.impl.legacy:
+        return  # nothing more to check: no disconnections, or no senders named
+    s.wait_events(lambda events: Counter(e.address for e in events if e.kind == "connected")
+                  == Counter(e.address for e in events if e.kind == "disconnected"),
+                  "a 'disconnected' event for each 'connected' one",
+                  "as many of each, client by client")
+    for conn in storm:
+        got = b"".join(e.data or b"" for e in s.received_by(conn))
+        if not sent.get(conn, b"").startswith(got):
+            raise ContractFailure(f"{conn.label}'s data reported at most once, in order",
+                                  f"a prefix of {show(sent.get(conn, b''))}", show(got))
 
 
 @case("load.fd_setsize", "1,100 connections held at once (past select()'s FD_SETSIZE of "

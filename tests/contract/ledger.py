@@ -82,6 +82,19 @@ LEDGER: list[Deviation] = [
     Deviation("v4_poll/legacy*", "chat.reset_before_accept",
               "no try around recv(): ECONNRESET kills the server",
               r"\[Errno 104\] Connection reset by peer"),
+    Deviation("v1_server/legacy*", "load.reset_storm",
+              "no try around send(): the first connection reset before its greeting "
+              "kills the server",
+              r"\[Errno 104\] Connection reset by peer"),
+    Deviation("v4_select/legacy*", "load.reset_storm",
+              "the first reset kills the server: in send() if the greeting goes to a "
+              "connection already reset (ECONNRESET), in getpeername() after its bare "
+              "except caught the reset (ENOTCONN), whichever the timing brings first",
+              r"\[Errno (104\] Connection reset by peer|107\] Transport endpoint is not "
+              r"connected)"),
+    Deviation("v4_poll/legacy*", "load.reset_storm",
+              "no try around recv(): the first reset kills the server",
+              r"\[Errno 104\] Connection reset by peer"),
     Deviation("v4_*/legacy*", "load.out_of_descriptors",
               "no error handling around accept(): running out of descriptors (EMFILE) "
               "kills the server",

@@ -4,31 +4,42 @@ Scenarios (clients on 127.0.0.1 only, every wait bounded):
   greet     connect, read the greeting until the server closes; 16 clients at once
   chat      connect, read the greeting if any, send 32 bytes, close (v4 servers);
             4 clients at once, below the originals' listen backlog of 5
+  stream    64 persistent connections sending 32-byte messages; messages/s the
+            server has read (the server closes each one once it has read it all)
+  idle      hold N idle connections (0, 10, 100, 1,000, 10,000 where the server
+            survives it): chat latency, the server's CPU while idle, its memory
+            per idle connection
   syscalls  the cost of one select, poll and epoll wait, one ready among N idle
 
 Implementations are named like the contract suite's: v4_select/legacy (the
 original under Python 2.7), v4_select/port, v4_select/selectors,
-v4_select/asyncio, v4_select/uvloop.  Rounds alternate them (A B A B ...); the
-report gives medians, min-max, each one's ratio to its legacy original, the
-load generator's own CPU share, and its ceiling against nginx (or, without
-nginx, the fastest port).  Not yet here: the stream and idle-scaling
-scenarios and --plot.
+v4_select/asyncio, v4_select/uvloop, and v4_select/threading,
+v4_select/forking (a thread or a process per connection, speaking the chat
+conversation).  Rounds alternate them (A B A B ...); the report gives medians,
+min-max, each one's ratio to its legacy original, the load generator's own CPU
+share, and its ceiling against nginx (or, without nginx, the fastest port).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib.util
+import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from bench import report, runner
 from bench.registry import by_name, implementations
 from bench.servers import ServerError
 from modern.common import OneLineParser
 
-SCENARIOS = ("greet", "chat", "syscalls")
+SCENARIOS = ("greet", "chat", "stream", "idle", "syscalls")
+# Idle connections are held by this process and by the server: two descriptors
+# each, below the usual hard limit of 20,000 or more.
+MAX_IDLE = 10_000
 
 
 def _positive(kind: Callable[[str], float]) -> Callable[[str], float]:
@@ -41,6 +52,16 @@ def _positive(kind: Callable[[str], float]) -> Callable[[str], float]:
             raise argparse.ArgumentTypeError(f"must be positive, not {text}")
         return value
     return parse
+
+
+def _levels(text: str) -> tuple[int, ...]:
+    try:
+        levels = tuple(sorted({int(part) for part in text.split(",")}))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of numbers: {text!r}") from None
+    if levels[0] < 0 or levels[-1] > MAX_IDLE:
+        raise argparse.ArgumentTypeError(f"levels must be between 0 and {MAX_IDLE:,}")
+    return levels
 
 
 def parser() -> OneLineParser:
@@ -56,10 +77,19 @@ def parser() -> OneLineParser:
                    help="run only this implementation, e.g. v4_select/port; repeatable; "
                         "default every one that applies and can run here")
     p.add_argument("--json", type=Path, metavar="FILE", help="write every raw figure to FILE")
+    p.add_argument("--plot", type=Path, metavar="DIR",
+                   help="draw PNG charts into DIR (made if missing; needs matplotlib, "
+                        "pip install -e '.[bench]')")
+    p.add_argument("--from", dest="source", type=Path, metavar="FILE",
+                   help="measure nothing: print, and with --plot draw, the report in "
+                        "FILE, written by --json")
     p.add_argument("--rounds", type=_positive(int), metavar="N",
                    help="rounds per implementation (default 5, 2 with --quick)")
     p.add_argument("--duration", type=_positive(float), metavar="SECONDS",
                    help="seconds per implementation per round (default 3, 0.5 with --quick)")
+    p.add_argument("--idle-levels", type=_levels, metavar="N,N,...",
+                   help="idle connections to hold in the idle scenario "
+                        "(default 0,10,100,1000,10000)")
     p.add_argument("--workers", type=_positive(int), metavar="N",
                    help="load generator processes (default half the CPUs, at least 1)")
     return p
@@ -68,6 +98,13 @@ def parser() -> OneLineParser:
 def main(argv: Sequence[str] | None = None) -> int:
     p = parser()
     args = p.parse_args(argv)
+    if args.plot is not None:
+        if not args.plot.parent.is_dir():
+            p.error(f"--plot: no such directory: {args.plot.parent}")
+        if importlib.util.find_spec("matplotlib") is None:
+            p.error("--plot needs matplotlib: pip install -e '.[bench]'")
+    if args.source is not None:
+        return replay(p, args.source, args.plot)
     scenarios = list(dict.fromkeys(args.scenario or SCENARIOS))
     try:
         impls = ([by_name(name) for name in dict.fromkeys(args.impl)] if args.impl
@@ -86,7 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = runner.Settings.quick() if args.quick else runner.Settings()
     overrides = {key: value for key, value in (("rounds", args.rounds),
                                                ("duration", args.duration),
-                                               ("workers", args.workers)) if value}
+                                               ("workers", args.workers),
+                                               ("idle_levels", args.idle_levels)) if value}
     settings = dataclasses.replace(settings, **overrides)
 
     def progress(message: str) -> None:
@@ -101,9 +139,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{p.prog}: interrupted; every server was stopped", file=sys.stderr)
         return 130
     result["targets"] = report.targets(result)
-    print(report.text(result), flush=True)
     if args.json is not None:
         report.write_json(result, args.json)
+    print(report.text(result), flush=True)
+    if args.plot is not None:
+        draw(result, args.plot)
+    return 0
+
+
+def draw(result: dict[str, Any], directory: Path) -> None:
+    from bench import plot  # matplotlib is optional: imported only when asked for
+
+    directory.mkdir(exist_ok=True)
+    for path in plot.charts(result, directory):
+        print(f"wrote {path}", file=sys.stderr)
+
+
+def replay(p: OneLineParser, source: Path, directory: Path | None) -> int:
+    """``--from FILE``: the report and charts of an earlier run, measuring nothing."""
+    try:
+        result = json.loads(source.read_text())
+    except OSError as exc:
+        p.error(f"--from: cannot read {source}: {exc.strerror}")
+    except ValueError as exc:
+        p.error(f"--from: {source} is not JSON: {exc}")
+    if not isinstance(result, dict) or result.get("schema") != report.SCHEMA:
+        p.error(f"--from: {source} is not a report of schema {report.SCHEMA} "
+                "(written by --json)")
+    result["targets"] = report.targets(result)
+    print(report.text(result), flush=True)
+    if directory is not None:
+        draw(result, directory)
     return 0
 
 

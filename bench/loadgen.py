@@ -229,3 +229,130 @@ def run(job: Job) -> WorkerResult:
     result.cpu = cpu_since_start()
     result.window_cpu = result.window_cpu or result.cpu
     return result
+
+
+@dataclass(frozen=True)
+class StreamJob:
+    """What one worker does for one stream measurement."""
+
+    host: str
+    port: int
+    connections: int
+    duration: float
+    greeting: int               # bytes the server sends first, read before streaming
+    message: bytes = b"x" * 32
+    batch: int = 2048           # messages per send() call: 64 KiB
+    timeout: float = 5.0        # bound on connecting, and on each connection's drain
+
+
+@dataclass
+class StreamResult:
+    """What one stream worker measured."""
+
+    sent: int = 0        # bytes sent on connections the server then closed
+    connections: int = 0  # connections streamed on and closed by the server
+    errors: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0  # first send to the server's last close
+    cpu: float = 0.0      # user + system seconds of this process meanwhile
+
+
+# A bounded client send buffer keeps the bytes in flight, and so the drain
+# after the window, short: the rate must be the server's, not the kernel's
+# buffering.  Smaller buffers starved even the fastest servers here.
+STREAM_SNDBUF = 128 * 1024
+
+
+def _connect_and_greet(job: StreamJob) -> socket.socket:
+    sock = socket.create_connection((job.host, job.port), timeout=job.timeout)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, STREAM_SNDBUF)
+        received = 0
+        while received < job.greeting:
+            data = sock.recv(job.greeting - received)
+            if not data:
+                raise ConnectionResetError(errno.ECONNRESET, "closed before the greeting")
+            received += len(data)
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def stream(job: StreamJob) -> StreamResult:
+    """Keep ``job.connections`` connections sending messages for ``job.duration``.
+
+    Then each connection shuts down its sending side and waits for the server
+    to close: a server closes only once it has read everything, so the time
+    from the first send to the last close is the time the server took to
+    consume every byte sent, however much the kernel had buffered.
+    Connections are opened one at a time, greeting read, so that a listen
+    backlog of 5 is never overrun.
+    """
+    result = StreamResult()
+    socks: dict[int, socket.socket] = {}
+    sent: dict[int, int] = {}
+    poller = _Poller()
+    chunk = job.message * job.batch
+    cpu0 = os.times()
+    try:
+        for _ in range(job.connections):
+            try:
+                sock = _connect_and_greet(job)
+            except OSError as exc:
+                result.errors[_error_name(exc) if exc.errno else "timeout"] += 1
+                continue
+            socks[sock.fileno()] = sock
+            sent[sock.fileno()] = 0
+            poller.register(sock.fileno(), WRITE)
+        start = time.perf_counter()
+        deadline = start + job.duration
+        while socks and time.perf_counter() < deadline:
+            for fd, _ in poller.wait(0.05):
+                try:
+                    sent[fd] += socks[fd].send(chunk)
+                except (BlockingIOError, InterruptedError):
+                    pass
+                except OSError as exc:
+                    result.errors[_error_name(exc)] += 1
+                    poller.forget(fd)
+                    socks.pop(fd).close()
+        for fd, sock in list(socks.items()):
+            try:
+                sock.shutdown(socket.SHUT_WR)
+            except OSError as exc:
+                result.errors[_error_name(exc)] += 1
+                poller.forget(fd)
+                socks.pop(fd).close()
+                continue
+            poller.modify(fd, READ)
+        last_close = start
+        drain_deadline = time.perf_counter() + job.timeout
+        while socks and time.perf_counter() < drain_deadline:
+            for fd, _ in poller.wait(0.05):
+                try:
+                    data = socks[fd].recv(65536)
+                except (BlockingIOError, InterruptedError):
+                    continue
+                except OSError as exc:
+                    result.errors[_error_name(exc)] += 1
+                    data = None
+                if data:
+                    continue  # nothing is expected after the greeting; ignored
+                if data is not None:
+                    last_close = time.perf_counter()
+                    result.sent += sent[fd]
+                    result.connections += 1
+                poller.forget(fd)
+                socks.pop(fd).close()
+        # A connection the server never closed: its bytes are not known to
+        # have been read, so they are not counted.
+        result.errors.update({"not closed by the server": len(socks)} if socks else {})
+        result.seconds = last_close - start
+    finally:
+        for sock in socks.values():
+            sock.close()
+        poller.close()
+    times = os.times()
+    result.cpu = (times.user - cpu0.user) + (times.system - cpu0.system)
+    return result

@@ -6,9 +6,16 @@ import json
 from pathlib import Path
 from typing import Any
 
-# The issue's targets for the figures measured so far.
+# The layout of the JSON report; a report of another layout cannot be replayed.
+SCHEMA = 2
+
+# The benchmark's targets.
 PORT_VS_LEGACY = 1.0     # every modern server's connections/s over its original's
 UVLOOP_VS_NGINX = 0.85   # asyncio_server on uvloop over the nginx ceiling, greet
+IDLE_MOST = 10_000       # idle connections at which epoll servers' chat p50 is judged
+IDLE_P50_RATIO = 1.5     # ... against their p50 with none
+IDLE_CPU_AT = 1_000      # idle connections at which idle CPU is judged
+IDLE_CPU = 0.01          # ... as a share of one CPU
 
 
 def targets(report: dict[str, Any]) -> list[dict[str, str]]:
@@ -54,11 +61,70 @@ def targets(report: dict[str, Any]) -> list[dict[str, str]]:
             low = [n for n, r in uv.items()
                    if r["conn_per_s"]["median"] < UVLOOP_VS_NGINX * ceiling]
             verdicts.append(_verdict(target, "missed" if low else "met", figures))
-    for target in ("idle scaling: epoll servers' chat p50 at 10,000 idle within 1.5x of at 0",
-                   "idle scaling: idle CPU < 1% for modern multiplexing servers at 1,000 idle",
-                   "idle scaling: memory per idle connection for every model"):
-        verdicts.append(_verdict(target, "not measured", "idle scaling is not implemented yet"))
+    verdicts += _idle_targets(scenarios.get("idle"))
     return verdicts
+
+
+# What each implementation demonstrates, for the idle-scaling targets.
+MODELS = {"threading": "threading", "forking": "forking", "selectors": "selectors (epoll)",
+          "asyncio": "asyncio (epoll)", "uvloop": "uvloop (epoll)"}
+PORT_MODELS = {"v4_select": "select", "v4_poll": "poll"}
+EPOLL = ("selectors", "asyncio", "uvloop")
+MULTIPLEXING = ("port", *EPOLL)
+
+
+def model(name: str, result: dict[str, Any]) -> str:
+    """The I/O model an idle-scaling result demonstrates, e.g. ``poll (original)``."""
+    variant, like = result["variant"], result["like"]
+    if variant in ("port", "legacy"):
+        return PORT_MODELS[like] + (" (original)" if variant == "legacy" else "")
+    return MODELS.get(variant, name)
+
+
+def _idle_targets(idle: dict[str, Any] | None) -> list[dict[str, str]]:
+    names = (f"idle scaling: epoll servers' chat p50 at {IDLE_MOST:,} idle within "
+             f"{IDLE_P50_RATIO}x of at 0",
+             f"idle scaling: idle CPU < {IDLE_CPU:.0%} for modern multiplexing servers at "
+             f"{IDLE_CPU_AT:,} idle",
+             "idle scaling: memory per idle connection for every model")
+    if idle is None:
+        return [_verdict(name, "not measured", "idle was not run") for name in names]
+    results = idle["results"]
+    verdicts = []
+    epoll = {n: r for n, r in results.items() if r["variant"] in EPOLL}
+    misses = []
+    for n, r in epoll.items():
+        ratio = r["p50_ratio_most_to_none"]
+        if r["most_idle_held"] != IDLE_MOST:
+            misses.append(f"{n} held only {r['most_idle_held'] or 0:,}")
+        elif ratio is None or ratio > IDLE_P50_RATIO:
+            misses.append(f"{n} {_ratio(ratio)}")
+    figures = ", ".join(f"{n} {_ratio(r['p50_ratio_most_to_none'])}" for n, r in epoll.items())
+    verdicts.append(_verdict(names[0], "not measured" if not epoll else
+                             "missed" if misses else "met",
+                             "; ".join(misses) if misses else figures or "no epoll server"))
+    multiplexing = {n: r for n, r in results.items() if r["variant"] in MULTIPLEXING}
+    misses, figures_cpu = [], []
+    for n, r in multiplexing.items():
+        cpu = r["levels"].get(str(IDLE_CPU_AT), {}).get("idle_cpu")
+        figures_cpu.append(f"{n} {_percent(cpu, 1)}")
+        if cpu is None or cpu >= IDLE_CPU:
+            misses.append(f"{n} {_percent(cpu, 1) if cpu is not None else 'not measured'}")
+    verdicts.append(_verdict(names[1], "not measured" if not multiplexing else
+                             "missed" if misses else "met",
+                             ", ".join(misses or figures_cpu)))
+    measured = {model(n, r) for n, r in results.items()
+                if r["memory_per_connection"] is not None and "original" not in model(n, r)}
+    wanted = {"threading", "forking", "select", "poll", *(MODELS[v] for v in EPOLL)}
+    missing = sorted(wanted - measured)
+    verdicts.append(_verdict(names[2], "missed" if missing else "met",
+                             f"no figure for {', '.join(missing)}" if missing
+                             else f"{len(measured)} models"))
+    return verdicts
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}x"
 
 
 def _verdict(target: str, status: str, detail: str) -> dict[str, str]:
@@ -69,8 +135,8 @@ def _number(value: float | None, digits: int = 0) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
 
-def _percent(value: float | None) -> str:
-    return "-" if value is None else f"{value * 100:.0f}%"
+def _percent(value: float | None, digits: int = 0) -> str:
+    return "-" if value is None else f"{value * 100:.{digits}f}%"
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -89,27 +155,71 @@ def _errors(result: dict[str, Any]) -> str:
 
 
 def conversation_table(scenario: str, data: dict[str, Any], settings: dict[str, Any]) -> list[str]:
-    lines = [f"{scenario}: {data['clients']} concurrent clients, {settings['rounds']} rounds "
+    stream = scenario == "stream"
+    what = "persistent connections" if stream else "concurrent clients"
+    lines = [f"{scenario}: {data['clients']} {what}, {settings['rounds']} rounds "
              f"of {settings['duration_s']:g} s, {settings['workers']} generator process(es)"]
-    header = ["implementation", "conn/s", "min-max", "x legacy", "p50 ms", "p99 ms",
-              "gen CPU", "srv CPU", "errors"]
+    if stream:
+        lines.append("  (32-byte messages, 2,048 per send; counted once the server has "
+                     "read them all and closed)")
+    rate = "msg_per_s" if stream else "conn_per_s"
+    header = ["implementation", "msg/s" if stream else "conn/s", "min-max", "x legacy",
+              *(["MB/s"] if stream else ["p50 ms", "p99 ms"]), "gen CPU", "srv CPU", "errors"]
     rows = []
     items = list(data["results"].items())
     if "ceiling" in data:
         items.append((f"ceiling: {data['ceiling']['server']}", data["ceiling"]))
     for name, r in items:
-        spread = r["conn_per_s"]
+        spread = r[rate]
         ratio = r.get("ratio_to_legacy")
+        middle = ([_number(r["mb_per_s"], 1)] if stream
+                  else [_number(r["p50_ms"], 2), _number(r["p99_ms"], 2)])
         rows.append([name, _number(spread["median"]),
                      f"{_number(spread['min'])}-{_number(spread['max'])}",
-                     "-" if ratio is None else f"{ratio:.2f}",
-                     _number(r["p50_ms"], 2), _number(r["p99_ms"], 2),
+                     "-" if ratio is None else f"{ratio:.2f}", *middle,
                      _percent(r["generator_cpu"]), _percent(r["server_cpu"]), _errors(r)])
     lines += _table(header, rows)
     if "ceiling" in data:
         c = data["ceiling"]
         lines.append(f"generator ceiling: {_number(c['conn_per_s']['median'])} conn/s against "
                      f"{c['server']}, generator CPU {_percent(c['generator_cpu'])}")
+    return lines
+
+
+def _kib(value: float | None) -> str:
+    return "-" if value is None else f"{value / 1024:,.1f}"
+
+
+def idle_tables(data: dict[str, Any], settings: dict[str, Any]) -> list[str]:
+    levels = [str(n) for n in data["levels"]]
+    heading = [f"{int(n):,}" for n in levels]
+    lines = [f"idle: chat with {data['clients']} clients while N idle connections are held, "
+             f"{settings['idle_rounds']} sweep(s); chat p50 / p99 ms by N"]
+    rows, cpu_rows, failures = [], [], []
+    for name, r in data["results"].items():
+        cells, cpu_cells = [], []
+        for level in levels:
+            cell = r["levels"].get(level)
+            if cell is None:
+                cells.append("")
+                cpu_cells.append("")
+            elif "failed" in cell:
+                cells.append("not held")
+                cpu_cells.append("not held")
+                failures.append(f"  {name} at {int(level):,}: {cell['failed']}")
+            else:
+                cells.append(f"{_number(cell['p50_ms'], 2)} / {_number(cell['p99_ms'], 2)}")
+                cpu_cells.append(_percent(cell["idle_cpu"], 1))
+        ratio = r["p50_ratio_most_to_none"]
+        rows.append([name, *cells, "-" if ratio is None else
+                     f"{ratio:.2f} at {r['most_idle_held']:,}"])
+        cpu_rows.append([name, model(name, r), *cpu_cells, _kib(r["memory_per_connection"])])
+    lines += _table(["implementation", *heading, "p50 x none"], rows)
+    lines += ["", "idle: server CPU while nothing happens (share of one CPU) by N, "
+                  "and memory per idle connection"]
+    lines += _table(["implementation", "model", *heading, "KiB/conn"], cpu_rows)
+    if failures:
+        lines += ["not held:", *failures]
     return lines
 
 
@@ -143,6 +253,8 @@ def text(report: dict[str, Any]) -> str:
         lines.append("")
         if scenario == "syscalls":
             lines += syscall_table(data)
+        elif scenario == "idle":
+            lines += idle_tables(data, report["settings"])
         else:
             lines += conversation_table(scenario, data, report["settings"])
     lines += ["", "targets:"]

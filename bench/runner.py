@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import loadgen, stats, syscalls
+from bench import loadgen, report, stats, syscalls
+from bench.idle import IdleConnections
 from bench.registry import Implementation, python2
 from bench.servers import Server, nginx_path, start_nginx
 from compat.loops import uvloop_available
@@ -51,19 +52,34 @@ class Settings:
     # Below the originals' listen backlog of 5: a full accept queue drops
     # handshakes for a second and measures the backlog, not the I/O model.
     chat_clients: int = 4
-    idle_counts: tuple[int, ...] = (0, 10, 100, 300, 1000, 3000, 10000)
+    stream_connections: int = 64
+    idle_counts: tuple[int, ...] = (0, 10, 100, 300, 1000, 3000, 10000)  # syscalls
     syscall_seconds: float = 0.1  # per mechanism, N and round
+    # Idle scaling: the levels of idle connections (10 so that a server that
+    # holds only a few, such as forking_server's 40 children, still shows its
+    # cost per connection), sweeps over them, seconds of idle CPU measured per
+    # level, and the bound on opening one level's connections.
+    idle_levels: tuple[int, ...] = (0, 10, 100, 1000, 10000)
+    idle_rounds: int = 2
+    idle_window: float = 1.0
+    idle_grow_timeout: float = 30.0
 
     @classmethod
     def quick(cls) -> Settings:
         return cls(rounds=2, duration=0.5, timeout=1.5,
-                   idle_counts=(0, 100, 1000, 10000), syscall_seconds=0.02)
+                   idle_counts=(0, 100, 1000, 10000), syscall_seconds=0.02,
+                   idle_rounds=1, idle_window=0.5, idle_grow_timeout=10.0)
 
 
 def applies(scenario: str, impl: Implementation) -> bool:
-    """greet needs a server that closes after its greeting; chat one that reads."""
+    """greet needs a server that closes after its greeting; chat, stream and
+    idle one that reads."""
     closes = CONVERSATIONS[impl.like].closes
     return closes if scenario == "greet" else not closes
+
+
+# The figure each conversation scenario counts per second.
+RATE = {"greet": "conn_per_s", "chat": "conn_per_s", "stream": "msg_per_s"}
 
 
 def raise_fd_limit(wanted: int) -> int:
@@ -118,6 +134,32 @@ class Generator:
         }
 
 
+    def stream(self, port: int, settings: Settings, greeting: int) -> dict[str, Any]:
+        """One stream round: ``settings.stream_connections`` connections sending."""
+        workers = min(self.workers, settings.stream_connections)
+        count = settings.stream_connections
+        shares = [count // workers + (i < count % workers) for i in range(workers)]
+        jobs = [loadgen.StreamJob(HOST, port, share, settings.duration, greeting,
+                                  CHAT_PAYLOAD, timeout=settings.timeout) for share in shares]
+        pending = [self._pool.apply_async(loadgen.stream, (job,)) for job in jobs]
+        # Connecting to a spinning original is slow: a generous bound.
+        bound = settings.duration + 4 * settings.timeout + 60
+        results: list[loadgen.StreamResult] = [p.get(bound) for p in pending]
+        errors: Counter[str] = Counter()
+        for r in results:
+            errors.update(r.errors)
+        seconds = max(r.seconds for r in results)
+        sent = sum(r.sent for r in results)
+        return {
+            "msg_per_s": sent / len(CHAT_PAYLOAD) / seconds if seconds else 0.0,
+            "mb_per_s": sent / 1e6 / seconds if seconds else 0.0,
+            "connections": sum(r.connections for r in results),
+            "errors": dict(errors),
+            "generator_cpu": sum(r.cpu for r in results) / (seconds * workers) if seconds else None,
+            "seconds": seconds,
+        }
+
+
 @dataclass
 class _Entry:
     label: str
@@ -129,17 +171,21 @@ class _Entry:
     dead: str | None = None
 
 
-def _measure_entry(entry: _Entry, generator: Generator, settings: Settings) -> dict[str, Any]:
+def _measure_entry(scenario: str, entry: _Entry, generator: Generator,
+                   settings: Settings) -> dict[str, Any]:
     if entry.dead is None and not entry.server.alive():
         entry.dead = f"server exited with status {entry.server.popen.returncode}"
     if entry.dead is not None:
-        return {"conn_per_s": 0.0, "failed": entry.dead}
-    cpu0 = entry.server.cpu_seconds()
-    record = generator.measure(entry.server.port, entry.concurrency, settings,
-                               entry.greeting, entry.payload)
-    cpu1 = entry.server.cpu_seconds()
-    record["server_cpu"] = (cpu1 - cpu0) / record["seconds"] if (
-        cpu0 is not None and cpu1 is not None) else None
+        return {RATE[scenario]: 0.0, "failed": entry.dead}
+    cpu0, started = entry.server.cpu_seconds(), time.monotonic()
+    if scenario == "stream":
+        record = generator.stream(entry.server.port, settings, entry.greeting)
+    else:
+        record = generator.measure(entry.server.port, entry.concurrency, settings,
+                                   entry.greeting, entry.payload)
+    cpu1, wall = entry.server.cpu_seconds(), time.monotonic() - started
+    # Over the whole round, connecting and draining included.
+    record["server_cpu"] = (cpu1 - cpu0) / wall if cpu0 is not None and cpu1 is not None else None
     if not entry.server.alive():
         entry.dead = (f"server exited with status {entry.server.popen.returncode} "
                       f"in round: {entry.server.stderr_tail()}")
@@ -147,7 +193,7 @@ def _measure_entry(entry: _Entry, generator: Generator, settings: Settings) -> d
     return record
 
 
-def _summary(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+def _summary(rounds: list[dict[str, Any]], rate: str = "conn_per_s") -> dict[str, Any]:
     ok = [r for r in rounds if "failed" not in r]
 
     def middle(key: str) -> float | None:
@@ -158,9 +204,10 @@ def _summary(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     for r in ok:
         errors.update(r["errors"])
     failed = next((r["failed"] for r in rounds if "failed" in r), None)
+    figures = ("mb_per_s",) if rate == "msg_per_s" else ("p50_ms", "p99_ms")
     return {
-        "conn_per_s": stats.spread([r["conn_per_s"] for r in rounds]),
-        "p50_ms": middle("p50_ms"), "p99_ms": middle("p99_ms"),
+        rate: stats.spread([r[rate] for r in rounds]),
+        **{key: middle(key) for key in figures},
         "generator_cpu": middle("generator_cpu"), "server_cpu": middle("server_cpu"),
         "errors": dict(errors), "failed": failed,
     }
@@ -185,9 +232,12 @@ def ceiling_server(workdir: Path) -> tuple[str, Server, int]:
 def run_conversations(scenario: str, impls: list[Implementation], settings: Settings,
                       generator: Generator, with_ceiling: bool,
                       progress: Progress) -> dict[str, Any]:
-    """greet or chat for every implementation in ``impls``, plus the ceiling if asked."""
+    """greet, chat or stream for every implementation in ``impls``, plus the
+    ceiling if asked."""
     chat = scenario == "chat"
-    concurrency = settings.chat_clients if chat else settings.greet_clients
+    rate = RATE[scenario]
+    concurrency = {"greet": settings.greet_clients, "chat": settings.chat_clients,
+                   "stream": settings.stream_connections}[scenario]
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
         entries: list[_Entry] = []
@@ -209,7 +259,7 @@ def run_conversations(scenario: str, impls: list[Implementation], settings: Sett
         started = time.monotonic()
         for number in range(1, settings.rounds + 1):
             for entry in entries:
-                rounds[entry.label].append(_measure_entry(entry, generator, settings))
+                rounds[entry.label].append(_measure_entry(scenario, entry, generator, settings))
             elapsed = time.monotonic() - started
             left = elapsed / number * (settings.rounds - number)
             progress(f"{scenario}: round {number}/{settings.rounds} done, "
@@ -218,11 +268,11 @@ def run_conversations(scenario: str, impls: list[Implementation], settings: Sett
     for entry in entries:
         if entry.impl is None:
             continue
-        summary = _summary(rounds[entry.label])
+        summary = _summary(rounds[entry.label], rate)
         reference = f"{entry.impl.like}/legacy"
         summary["ratio_to_legacy"] = (
-            stats.paired_ratio([r["conn_per_s"] for r in rounds[entry.label]],
-                               [r["conn_per_s"] for r in rounds[reference]])
+            stats.paired_ratio([r[rate] for r in rounds[entry.label]],
+                               [r[rate] for r in rounds[reference]])
             if reference in rounds else None)
         results[entry.label] = {"like": entry.impl.like, "legacy": entry.impl.legacy,
                                 **summary, "rounds": rounds[entry.label]}
@@ -231,6 +281,136 @@ def run_conversations(scenario: str, impls: list[Implementation], settings: Sett
         out["ceiling"] = {"server": ceiling_name, **_summary(rounds["ceiling"]),
                           "rounds": rounds["ceiling"]}
     return out
+
+
+def _wait_accepted(server: Server, count: int, timeout: float) -> str | None:
+    """None once the server holds ``count`` connections (its socket count, the
+    listener included, from /proc), or why not within ``timeout``.
+
+    Needed where the conversation has no greeting: a finished handshake only
+    says the kernel queued the connection, not that the server accepted it.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        sockets = server.socket_count()
+        if sockets is None or sockets > count:
+            return None
+        if not server.alive():
+            return f"the server exited with status {server.popen.returncode}"
+        if time.monotonic() >= deadline:
+            return f"the server accepted {max(sockets - 1, 0)} of {count} in {timeout:g} s"
+        time.sleep(0.05)
+
+
+def _idle_level(server: Server, idle: IdleConnections, count: int, greeting: int,
+                generator: Generator, settings: Settings) -> dict[str, Any]:
+    """Grow to ``count`` idle connections, then measure idle CPU, memory and chat."""
+    started = time.monotonic()
+    why = idle.grow(count, settings.idle_grow_timeout)
+    if why is None:
+        left = settings.idle_grow_timeout - (time.monotonic() - started)
+        why = _wait_accepted(server, count, max(left, 1.0))
+    if not server.alive():
+        why = (f"the server exited with status {server.popen.returncode}: "
+               f"{server.stderr_tail()}")
+    if why is not None:
+        return {"idle": count, "failed": why}
+    # Measured over a window in which nothing is sent: what waiting costs.
+    cpu0, t0 = server.cpu_seconds(), time.monotonic()
+    time.sleep(settings.idle_window)
+    cpu1, t1 = server.cpu_seconds(), time.monotonic()
+    memory = server.memory_bytes()
+    chat = generator.measure(server.port, settings.chat_clients, settings, greeting,
+                             CHAT_PAYLOAD)
+    record: dict[str, Any] = {
+        "idle": count,
+        "idle_cpu": (cpu1 - cpu0) / (t1 - t0) if cpu0 is not None and cpu1 is not None
+        else None,
+        "memory_bytes": memory,
+        **{key: chat[key] for key in ("conn_per_s", "p50_ms", "p99_ms", "errors",
+                                      "generator_cpu")},
+    }
+    dropped = idle.closed_by_server()
+    if not server.alive():
+        record["failed"] = (f"the server exited with status {server.popen.returncode} "
+                            f"under chat load: {server.stderr_tail()}")
+    elif dropped:
+        record["failed"] = f"the server closed {dropped} of the {count} idle connections"
+    return record
+
+
+def _idle_summary(sweeps: list[list[dict[str, Any]]], levels: tuple[int, ...]) -> dict[str, Any]:
+    """Medians per level over the sweeps; the cost per idle connection; the
+    p50 ratio of the most idle level held to none, paired sweep by sweep."""
+    by_level: dict[str, Any] = {}
+    held = []
+    for level in levels:
+        records = [r for sweep in sweeps for r in sweep if r["idle"] == level]
+        if not records:
+            continue
+        failed = next((r["failed"] for r in records if "failed" in r), None)
+        if failed is not None:
+            by_level[str(level)] = {"failed": failed}
+            continue
+        held.append(level)
+        by_level[str(level)] = {
+            key: stats.median(values) if (values := [r[key] for r in records
+                                                      if r.get(key) is not None]) else None
+            for key in ("conn_per_s", "p50_ms", "p99_ms", "idle_cpu", "memory_bytes",
+                        "generator_cpu")}
+    most = max((n for n in held if n), default=None)
+    per_connection = p50_ratio = None
+    if most is not None and 0 in held:
+        low, high = by_level["0"]["memory_bytes"], by_level[str(most)]["memory_bytes"]
+        if low is not None and high is not None:
+            per_connection = (high - low) / most
+        pairs: list[tuple[float, float]] = []
+        for sweep in sweeps:
+            p50: dict[int, float] = {r["idle"]: r["p50_ms"] for r in sweep if r.get("p50_ms")}
+            if most in p50 and 0 in p50:
+                pairs.append((p50[most], p50[0]))
+        if pairs:
+            p50_ratio = stats.paired_ratio([a for a, _ in pairs], [b for _, b in pairs])
+    return {"levels": by_level, "most_idle_held": most,
+            "memory_per_connection": per_connection, "p50_ratio_most_to_none": p50_ratio}
+
+
+def run_idle(impls: list[Implementation], settings: Settings, generator: Generator,
+             progress: Progress) -> dict[str, Any]:
+    """Scenario 4: idle connections held against each server in turn.
+
+    One server at a time (10,000 idle connections to each of a dozen servers
+    at once would exhaust the machine, not measure it); each is swept from
+    no idle connections up, ``settings.idle_rounds`` times.
+    """
+    raise_fd_limit(max(settings.idle_levels) + 1024)
+    results: dict[str, Any] = {}
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="bench-") as workdir:
+        for done, impl in enumerate(impls, 1):
+            greeting = len(CONVERSATIONS[impl.like].greeting)
+            sweeps: list[list[dict[str, Any]]] = []
+            with Server(impl.name, impl.argv(HOST), Path(workdir)) as server:
+                server.wait_listening()
+                for _ in range(settings.idle_rounds):
+                    sweep: list[dict[str, Any]] = []
+                    with IdleConnections(HOST, server.port, greeting) as idle:
+                        for level in settings.idle_levels:
+                            sweep.append(_idle_level(server, idle, level, greeting,
+                                                     generator, settings))
+                            if "failed" in sweep[-1]:
+                                break
+                    sweeps.append(sweep)
+                    if not server.alive():
+                        break
+            results[impl.name] = {"like": impl.like, "variant": impl.variant,
+                                  **_idle_summary(sweeps, settings.idle_levels),
+                                  "sweeps": sweeps}
+            elapsed = time.monotonic() - started
+            progress(f"idle: {impl.name} done ({done}/{len(impls)}), {elapsed:.0f} s so far, "
+                     f"about {elapsed / done * (len(impls) - done):.0f} s to go")
+    return {"clients": settings.chat_clients, "levels": list(settings.idle_levels),
+            "results": results}
 
 
 def run_syscalls(settings: Settings, progress: Progress) -> dict[str, Any]:
@@ -301,28 +481,33 @@ def run(scenarios: list[str], impls: list[Implementation], settings: Settings,
         progress: Progress) -> dict[str, Any]:
     """Every chosen scenario; the whole report as a JSON-ready dict."""
     runnable, skipped = available(impls)
-    report: dict[str, Any] = {
-        "schema": 1, "machine": machine(),
+    result: dict[str, Any] = {
+        "schema": report.SCHEMA, "machine": machine(),
         "settings": {"rounds": settings.rounds, "duration_s": settings.duration,
-                     "workers": settings.workers, "timeout_s": settings.timeout},
+                     "workers": settings.workers, "timeout_s": settings.timeout,
+                     "idle_rounds": settings.idle_rounds, "idle_window_s": settings.idle_window},
         "skipped": skipped, "scenarios": {},
     }
-    conversation_scenarios = [s for s in scenarios if s in ("greet", "chat")]
+    ceiling_scenarios = [s for s in scenarios if s in ("greet", "chat")]
     generator: Generator | None = None
     try:
         for scenario in scenarios:
             if scenario == "syscalls":
-                report["scenarios"]["syscalls"] = run_syscalls(settings, progress)
+                result["scenarios"]["syscalls"] = run_syscalls(settings, progress)
                 continue
             chosen = [i for i in runnable if applies(scenario, i)]
             if generator is None:
                 generator = Generator(settings.workers)
-            # The ceiling is measured once, alongside the first conversation scenario.
-            report["scenarios"][scenario] = run_conversations(
+            if scenario == "idle":
+                result["scenarios"]["idle"] = run_idle(chosen, settings, generator, progress)
+                continue
+            # The ceiling is a greeting server: measured alongside greet, or
+            # alongside chat when greet is not run.
+            result["scenarios"][scenario] = run_conversations(
                 scenario, chosen, settings, generator,
-                scenario == conversation_scenarios[0], progress)
+                scenario == next(iter(ceiling_scenarios), None), progress)
     finally:
         if generator is not None:
             generator.close()
-    return report
+    return result
 

@@ -71,15 +71,59 @@ class Server:
     def alive(self) -> bool:
         return self.popen.poll() is None
 
+    def processes(self) -> list[int]:
+        """The server's PID and every live descendant's: a forking server's
+        children, nginx's worker."""
+        return [self.pid, *descendants(self.pid)]
+
     def cpu_seconds(self) -> float | None:
-        """CPU time of the server and its reaped children, from /proc (None elsewhere)."""
-        try:
-            stat = Path(f"/proc/{self.pid}/stat").read_text()
-        except OSError:
-            return None
-        fields = stat.rsplit(")", 1)[1].split()
-        # utime, stime, cutime, cstime: a forking server's work is in its children.
-        return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+        """CPU time of the server and its children, live or reaped, from /proc
+        (None elsewhere)."""
+        total = 0.0
+        for number, pid in enumerate(self.processes()):
+            fields = _stat(pid)
+            if fields is None:
+                if number == 0:
+                    return None
+                continue  # a child that ended meanwhile: its parent reaps its time
+            # utime and stime; for the server itself also cutime and cstime,
+            # the time of children it has reaped.
+            total += sum(int(f) for f in fields[11:15 if number == 0 else 13])
+        return total / os.sysconf("SC_CLK_TCK")
+
+    def socket_count(self) -> int | None:
+        """Distinct sockets open in the server and its children (a forked
+        child's copy of the listener counts once); None off Linux."""
+        inodes = set()
+        for number, pid in enumerate(self.processes()):
+            try:
+                fds = list(Path(f"/proc/{pid}/fd").iterdir())
+            except OSError:
+                if number == 0:
+                    return None
+                continue
+            for fd in fds:
+                try:
+                    target = os.readlink(fd)
+                except OSError:
+                    continue  # closed meanwhile
+                if target.startswith("socket:"):
+                    inodes.add(target)
+        return len(inodes)
+
+    def memory_bytes(self) -> int | None:
+        """Memory of the server and its children: the sum of their proportional
+        set sizes (shared pages split between the processes sharing them), or
+        of their resident sets where the kernel gives no PSS; None off Linux."""
+        total = 0
+        for number, pid in enumerate(self.processes()):
+            size = _memory(pid)
+            if size is None:
+                if number == 0:
+                    return None
+                continue
+            total += size
+        return total
 
     def stop(self, timeout: float = WAIT) -> None:
         """SIGTERM, then SIGKILL if it is still there after ``timeout``."""
@@ -99,6 +143,43 @@ class Server:
         self.stop()
 
 
+def _stat(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name (state is [0])."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live process below ``pid``, found by parent PID in /proc."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = _stat(int(entry.name))
+            if fields is not None:
+                parents.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        children = parents.get(todo.pop(), [])
+        found += children
+        todo += children
+    return found
+
+
+def _memory(pid: int) -> int | None:
+    for name, key in (("smaps_rollup", "Pss:"), ("status", "VmRSS:")):
+        try:
+            text = Path(f"/proc/{pid}/{name}").read_text()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            if line.startswith(key):
+                return int(line.split()[1]) * 1024
+    return None
+
+
 def free_port(host: str) -> int:
     """A port that was free a moment ago (for nginx, which cannot print one it picked)."""
     with socket.socket() as probe:
@@ -107,7 +188,8 @@ def free_port(host: str) -> int:
 
 
 def nginx_path() -> str | None:
-    return shutil.which("nginx")
+    # Debian installs it in /usr/sbin, which a user's PATH may lack.
+    return shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
 
 
 def _stream_module() -> str | None:

@@ -154,8 +154,10 @@ def _parser(module: str, doc: str | None) -> OneLineParser:
     return OneLineParser(prog=f"python -m modern.{module}", description=summary)
 
 
-def server_parser(module: str, doc: str | None, like: bool = False) -> argparse.ArgumentParser:
-    """The options every server takes; ``like`` adds ``--like CONVERSATION``."""
+def server_parser(module: str, doc: str | None,
+                  like: str | None = None) -> argparse.ArgumentParser:
+    """The options every server takes; ``like`` adds ``--like CONVERSATION``
+    with that conversation as its default."""
     parser = _parser(module, doc)
     parser.add_argument(
         "--host", default=DEFAULT_HOST,
@@ -169,7 +171,7 @@ def server_parser(module: str, doc: str | None, like: bool = False) -> argparse.
         help="print no per-connection events, only the listening line")
     if like:
         parser.add_argument(
-            "--like", choices=list(CONVERSATIONS), default="v4_select",
+            "--like", choices=list(CONVERSATIONS), default=like,
             help="speak this legacy server's conversation (default %(default)s)")
     return parser
 

@@ -92,7 +92,7 @@ def hang_up(key: selectors.SelectorKey, selector: selectors.BaseSelector,
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = common.server_parser("selectors_server", __doc__, like=True)
+    parser = common.server_parser("selectors_server", __doc__, like="v4_select")
     common.add_limits(parser)
     args = parser.parse_args(argv)
     events = common.Events(args.quiet)

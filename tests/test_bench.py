@@ -8,15 +8,21 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bench import loadgen, report, runner, stats, syscalls
+from bench import loadgen, report, runner, servers, stats, syscalls
+from bench.idle import IdleConnections
 from bench.registry import by_name, implementations
+from bench.servers import Server, nginx_path, start_nginx
 from modern.common import CONVERSATIONS
-from tests.procs import Proc, python_module, run
+from tests.conftest import require
+from tests.procs import WAIT, Proc, python_module, run
 
 # The whole CLI run is bounded by this (a 1-round greet is a few seconds).
 CLI_WAIT = 50.0
@@ -144,7 +150,7 @@ def test_quick_greet_writes_the_documented_json(tmp_path: Path) -> None:
                   "--rounds", "1", "--duration", "0.3", "--json", str(out))
     assert done.returncode == 0, done.stderr.decode()
     data = json.loads(out.read_text())
-    assert data["schema"] == 1
+    assert data["schema"] == report.SCHEMA
     assert {"cpus", "cpu_model", "kernel", "python", "python2", "nginx"} <= set(data["machine"])
     assert data["settings"]["rounds"] == 1
     greet = data["scenarios"]["greet"]
@@ -199,7 +205,11 @@ def test_targets_say_which_port_is_slower_than_its_original() -> None:
 
 @pytest.mark.parametrize("args, complaint", [
     (["--impl", "nope"], "unknown implementation 'nope'"),
-    (["--scenario", "stream"], "invalid choice: 'stream'"),
+    (["--scenario", "nope"], "invalid choice: 'nope'"),
+    (["--idle-levels", "0,ten"], "not a list of numbers: '0,ten'"),
+    (["--idle-levels", "0,20000"], "levels must be between 0 and 10,000"),
+    (["--plot", "/no/such/dir/charts"], "--plot: no such directory"),
+    (["--from", "/no/such/file.json"], "--from: cannot read /no/such/file.json"),
     (["--rounds", "0"], "must be positive"),
     (["--duration", "soon"], "invalid number 'soon'"),
     (["--json", "/no/such/dir/out.json"], "no such directory"),
@@ -213,3 +223,162 @@ def test_bad_arguments_give_one_line_and_exit_2(args: list[str], complaint: str)
     assert len(lines) == 1, lines
     assert complaint in lines[0]
     assert not done.stdout
+
+
+def test_stream_counts_exactly_the_bytes_the_server_reports() -> None:
+    # One message per send, briefly, and the server not silenced: every byte
+    # the generator counts must be in the server's received lines.
+    proc, port = _server("poll_server")
+    try:
+        result = loadgen.stream(loadgen.StreamJob("127.0.0.1", port, 3, 0.05, 0,
+                                                  batch=1, timeout=WAIT))
+        assert proc.wait_until(lambda: sum(line.startswith(b"disconnected ")
+                                           for line in proc.lines) == 3)
+    finally:
+        assert proc.stop() == 0
+    assert result.connections == 3 and not result.errors
+    assert 0 < result.seconds < WAIT
+    received = b"".join(eval(line.split(b" ", 2)[2]) for line in proc.lines
+                        if line.startswith(b"received "))
+    assert len(received) == result.sent > 0
+    assert received == b"x" * result.sent
+
+
+def test_stream_does_not_count_bytes_the_server_never_confirmed() -> None:
+    # A server that accepts and never reads nor closes: nothing is counted.
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        result = loadgen.stream(loadgen.StreamJob("127.0.0.1", listener.getsockname()[1],
+                                                  2, 0.05, 0, timeout=0.3))
+    assert result.sent == 0 and result.connections == 0
+    assert result.errors["not closed by the server"] == 2
+
+
+def _bench_server(name: str, workdir: Path, *extra: str) -> Server:
+    server = Server(name, [*by_name(name).argv("127.0.0.1"), *extra], workdir)
+    server.wait_listening()
+    return server
+
+
+def test_idle_connections_are_held_counted_and_refusals_reported(tmp_path: Path) -> None:
+    greeting = len(CONVERSATIONS["v4_select"].greeting)
+    with _bench_server("v4_select/port", tmp_path, "--max-connections", "30") as server, \
+            IdleConnections("127.0.0.1", server.port, greeting) as idle:
+        assert idle.grow(30, timeout=WAIT) is None
+        assert len(idle) == 30
+        assert server.socket_count() == 31  # and the listener
+        assert idle.closed_by_server() == 0
+        why = idle.grow(40, timeout=WAIT)
+        assert why is not None and "closed connection 31 at once" in why
+        assert len(idle) == 30
+        assert server.alive()
+
+
+def test_idle_connections_without_a_greeting_are_checked_by_the_server_count(
+        tmp_path: Path) -> None:
+    with _bench_server("v4_poll/port", tmp_path) as server, \
+            IdleConnections("127.0.0.1", server.port, 0) as idle:
+        assert idle.grow(50, timeout=WAIT) is None
+        assert runner._wait_accepted(server, 50, timeout=WAIT) is None
+        assert server.socket_count() == 51
+        server.stop()
+        assert server.socket_count() is None
+        # Every held connection now reads as closed by the server.
+        assert idle.closed_by_server() == 50
+
+
+def _eventually(condition: Callable[[], bool], timeout: float = WAIT) -> bool:
+    """Check ``condition`` every 20 ms until it holds or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def test_server_cpu_memory_and_sockets_include_its_children(tmp_path: Path) -> None:
+    # A parent that starts a child holding a socket; the child ends when the
+    # parent does (its standard input is the parent's pipe).
+    code = ("import subprocess, sys\n"
+            "child = subprocess.Popen([sys.executable, '-c', 'import socket, sys; "
+            "s = socket.socket(); print(flush=True); sys.stdin.read()'], "
+            "stdin=subprocess.PIPE, stdout=subprocess.PIPE)\n"
+            "child.stdout.readline()\n"
+            "print('listening on 127.0.0.1:1', flush=True)\n"
+            "child.wait()\n")
+    with Server("parent", [sys.executable, "-c", code], tmp_path) as server:
+        server.wait_listening()
+        processes = server.processes()
+        assert len(processes) == 2
+        # The child's socket is the only one; its memory is counted too.
+        assert server.socket_count() == 1
+        parent_only = servers._memory(server.pid)
+        assert parent_only is not None
+        assert (server.memory_bytes() or 0) > parent_only > 0
+        assert (server.cpu_seconds() or 0) > 0
+    assert _eventually(lambda: not Path(f"/proc/{processes[1]}").exists())
+
+
+def test_nginx_ceiling_greets_and_its_worker_is_measured(tmp_path: Path) -> None:
+    require(None if nginx_path() else "nginx is not installed (apt-get install nginx "
+            "libnginx-mod-stream)")
+    greeting = CONVERSATIONS["v1_server"].greeting
+    with start_nginx("127.0.0.1", greeting, tmp_path) as server:
+        assert len(server.processes()) >= 2  # the master and its worker
+        result = loadgen.run(loadgen.Job("127.0.0.1", server.port, 4, 0.3, len(greeting),
+                                         timeout=5.0))
+        assert result.completed > 0 and not result.errors
+        with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT) as conn:
+            conn.settimeout(WAIT)
+            assert _read_all(conn) == greeting
+
+
+def _read_all(conn: socket.socket) -> bytes:
+    chunks = []
+    while chunk := conn.recv(4096):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_quick_stream_and_idle_write_their_figures_and_charts(tmp_path: Path) -> None:
+    out, charts = tmp_path / "bench.json", tmp_path / "charts"
+    done = _bench("--quick", "--scenario", "stream", "--scenario", "idle",
+                  "--impl", "v4_poll/port", "--impl", "v4_select/selectors",
+                  "--rounds", "1", "--duration", "0.3", "--idle-levels", "0,40",
+                  "--json", str(out), "--plot", str(charts))
+    assert done.returncode == 0, done.stderr.decode()
+    data = json.loads(out.read_text())
+    stream = data["scenarios"]["stream"]
+    assert stream["clients"] == 64
+    for name in ("v4_poll/port", "v4_select/selectors"):
+        result = stream["results"][name]
+        assert result["msg_per_s"]["median"] > 0
+        assert result["rounds"][0]["connections"] == 64
+    idle = data["scenarios"]["idle"]
+    assert idle["levels"] == [0, 40]
+    for name in ("v4_poll/port", "v4_select/selectors"):
+        result = idle["results"][name]
+        assert result["most_idle_held"] == 40
+        assert result["memory_per_connection"] is not None
+        for level in ("0", "40"):
+            cell = result["levels"][level]
+            assert cell["p50_ms"] > 0 and 0 <= cell["idle_cpu"] < 1
+    table = done.stdout.decode()
+    assert "stream: 64 persistent connections" in table and "KiB/conn" in table
+    pngs = sorted(charts.glob("*.png"))
+    assert [p.name for p in pngs] == ["idle-latency.png", "idle-memory.png", "stream.png"]
+    assert all(p.read_bytes().startswith(b"\x89PNG") for p in pngs)
+
+    replay = _bench("--from", str(out))
+    assert replay.returncode == 0, replay.stderr.decode()
+    assert replay.stdout.decode() == table
+
+
+def test_a_file_that_is_not_a_report_is_refused(tmp_path: Path) -> None:
+    bogus = tmp_path / "bogus.json"
+    bogus.write_text('{"schema": 1}')
+    done = _bench("--from", str(bogus))
+    assert done.returncode == 2
+    assert "is not a report of schema" in done.stderr.decode()

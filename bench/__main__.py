@@ -69,7 +69,7 @@ def parser() -> OneLineParser:
                 epilog="\n".join(__doc__.splitlines()[2:]),
                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true",
-                   help="2 short rounds and fewer N: under a minute, for a first look")
+                   help="one short round and fewer N: about a minute, for a first look")
     p.add_argument("--scenario", action="append", choices=SCENARIOS, metavar="NAME",
                    help=f"run only this scenario ({', '.join(SCENARIOS)}); repeatable; "
                         "default all")
@@ -84,12 +84,12 @@ def parser() -> OneLineParser:
                    help="measure nothing: print, and with --plot draw, the report in "
                         "FILE, written by --json")
     p.add_argument("--rounds", type=_positive(int), metavar="N",
-                   help="rounds per implementation (default 5, 2 with --quick)")
+                   help="rounds per implementation (default 5, 1 with --quick)")
     p.add_argument("--duration", type=_positive(float), metavar="SECONDS",
-                   help="seconds per implementation per round (default 3, 0.5 with --quick)")
+                   help="seconds per implementation per round (default 2, 0.4 with --quick)")
     p.add_argument("--idle-levels", type=_levels, metavar="N,N,...",
                    help="idle connections to hold in the idle scenario "
-                        "(default 0,10,100,1000,10000)")
+                        "(default 0,10,100,1000,10000; 0,1000 with --quick)")
     p.add_argument("--workers", type=_positive(int), metavar="N",
                    help="load generator processes (default half the CPUs, at least 1)")
     return p

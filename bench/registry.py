@@ -3,7 +3,8 @@
 ``v4_select/legacy`` is the original under Python 2.7 (through
 ``compat.run``), ``v4_select/port`` its faithful port, ``v4_select/selectors``
 and ``v4_select/asyncio``/``uvloop`` the two new servers speaking its
-conversation.  The contract suite keeps the same matrix in
+conversation, ``v4_select/threading`` and ``v4_select/forking`` a thread and a
+process per connection speaking it.  The contract suite keeps the same matrix in
 ``tests/contract/implementations.py``; it is not imported here because it
 lives in the test tree, which is not installed with the package.
 
@@ -25,7 +26,15 @@ from modern.common import CONVERSATIONS, PORTS
 REPO = Path(__file__).resolve().parents[1]
 
 
-VARIANTS = ("legacy", "port", "selectors", "asyncio", "uvloop")
+VARIANTS = ("legacy", "port", "selectors", "asyncio", "uvloop", "threading", "forking")
+# A thread and a process per connection speak only v4_select's reading
+# conversation here, as in the contract suite (v1-v3 are those models already).
+MODEL_VARIANTS = {"threading": "threading_server", "forking": "forking_server"}
+MODEL_CONVERSATION = "v4_select"
+# A forked child costs about 1.3 MB (PSS) here, so 10,000 idle connections
+# would take some 13 GB: the idle scenario stops the forking server at 1,000.
+MAX_CHILDREN = 1_100
+FORKING_IDLE = 1_000
 
 
 @functools.cache
@@ -57,10 +66,21 @@ class Implementation:
         common = ["--host", host, "--port", "0", "-q"]
         if self.variant == "port":
             return [sys.executable, "-m", f"modern.{PORTS[self.like]}", *common]
+        if self.variant in MODEL_VARIANTS:
+            extra = ["--max-children", str(MAX_CHILDREN)] if self.variant == "forking" else []
+            return [sys.executable, "-m", f"modern.{MODEL_VARIANTS[self.variant]}", *common,
+                    "--like", self.like, *extra]
         if self.variant == "selectors":
             return [sys.executable, "-m", "modern.selectors_server", *common, "--like", self.like]
         return [sys.executable, "-m", "modern.asyncio_server", *common,
                 "--like", self.like, "--loop", self.variant]
+
+    def idle_bound(self) -> tuple[int, str] | None:
+        """The most idle connections worth holding against this server, and why."""
+        if self.variant == "forking":
+            return FORKING_IDLE, (f"not tried: a process per connection, {FORKING_IDLE:,} "
+                                  "at most here (memory)")
+        return None
 
     def missing(self) -> str | None:
         """Why this implementation cannot run here, or None."""
@@ -73,12 +93,14 @@ class Implementation:
 
 def implementations() -> list[Implementation]:
     """The whole matrix, conversation by conversation, legacy first."""
-    return [Implementation(like, variant) for like in CONVERSATIONS for variant in VARIANTS]
+    return [Implementation(like, variant) for like in CONVERSATIONS for variant in VARIANTS
+            if variant not in MODEL_VARIANTS or like == MODEL_CONVERSATION]
 
 
 def by_name(name: str) -> Implementation:
     """The implementation called ``name``; ``KeyError`` if there is none."""
     like, _, variant = name.partition("/")
-    if like not in CONVERSATIONS or variant not in VARIANTS:
+    if like not in CONVERSATIONS or variant not in VARIANTS or (
+            variant in MODEL_VARIANTS and like != MODEL_CONVERSATION):
         raise KeyError(name)
     return Implementation(like, variant)

@@ -8,6 +8,7 @@ compared with round ``i`` of its legacy original (see ``stats.paired_ratio``).
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import multiprocessing.pool
 import os
@@ -45,7 +46,7 @@ class Settings:
     """How long and how hard to measure."""
 
     rounds: int = 5
-    duration: float = 3.0         # seconds per implementation per round
+    duration: float = 2.0         # seconds per implementation per round
     workers: int = max(1, (os.cpu_count() or 2) // 2)  # load generator processes
     timeout: float = 5.0          # a connection unfinished after this is given up
     greet_clients: int = 16
@@ -53,6 +54,9 @@ class Settings:
     # handshakes for a second and measures the backlog, not the I/O model.
     chat_clients: int = 4
     stream_connections: int = 64
+    # The originals print every chunk they read: draining what the kernel
+    # buffered for them takes seconds.
+    stream_drain: float = 10.0
     idle_counts: tuple[int, ...] = (0, 10, 100, 300, 1000, 3000, 10000)  # syscalls
     syscall_seconds: float = 0.1  # per mechanism, N and round
     # Idle scaling: the levels of idle connections (10 so that a server that
@@ -62,13 +66,17 @@ class Settings:
     idle_levels: tuple[int, ...] = (0, 10, 100, 1000, 10000)
     idle_rounds: int = 2
     idle_window: float = 1.0
+    idle_chat: float = 1.0        # seconds of chat per level
     idle_grow_timeout: float = 30.0
+    idle_settle: float = 3.0      # bound on waiting for the server to go quiet
 
     @classmethod
     def quick(cls) -> Settings:
-        return cls(rounds=2, duration=0.5, timeout=1.5,
+        """One short round of everything, two idle levels: about a minute."""
+        return cls(rounds=1, duration=0.4, timeout=1.0, stream_drain=2.0,
                    idle_counts=(0, 100, 1000, 10000), syscall_seconds=0.02,
-                   idle_rounds=1, idle_window=0.5, idle_grow_timeout=10.0)
+                   idle_levels=(0, 1000), idle_rounds=1, idle_window=0.3, idle_chat=0.3,
+                   idle_grow_timeout=4.0, idle_settle=0.5)
 
 
 def applies(scenario: str, impl: Implementation) -> bool:
@@ -140,10 +148,11 @@ class Generator:
         count = settings.stream_connections
         shares = [count // workers + (i < count % workers) for i in range(workers)]
         jobs = [loadgen.StreamJob(HOST, port, share, settings.duration, greeting,
-                                  CHAT_PAYLOAD, timeout=settings.timeout) for share in shares]
+                                  CHAT_PAYLOAD, timeout=settings.timeout,
+                                  drain=settings.stream_drain) for share in shares]
         pending = [self._pool.apply_async(loadgen.stream, (job,)) for job in jobs]
         # Connecting to a spinning original is slow: a generous bound.
-        bound = settings.duration + 4 * settings.timeout + 60
+        bound = settings.duration + settings.stream_drain + 4 * settings.timeout + 60
         results: list[loadgen.StreamResult] = [p.get(bound) for p in pending]
         errors: Counter[str] = Counter()
         for r in results:
@@ -302,6 +311,20 @@ def _wait_accepted(server: Server, count: int, timeout: float) -> str | None:
         time.sleep(0.05)
 
 
+def _settle(server: Server, timeout: float) -> None:
+    """Wait, up to ``timeout``, until the server's CPU time stops growing: the
+    last connections may still be being set up after they were accepted.  A
+    server that spins never settles, and the idle window then shows it."""
+    deadline = time.monotonic() + timeout
+    before = server.cpu_seconds()
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        now = server.cpu_seconds()
+        if now == before:
+            return
+        before = now
+
+
 def _idle_level(server: Server, idle: IdleConnections, count: int, greeting: int,
                 generator: Generator, settings: Settings) -> dict[str, Any]:
     """Grow to ``count`` idle connections, then measure idle CPU, memory and chat."""
@@ -315,13 +338,15 @@ def _idle_level(server: Server, idle: IdleConnections, count: int, greeting: int
                f"{server.stderr_tail()}")
     if why is not None:
         return {"idle": count, "failed": why}
+    _settle(server, settings.idle_settle)
     # Measured over a window in which nothing is sent: what waiting costs.
     cpu0, t0 = server.cpu_seconds(), time.monotonic()
     time.sleep(settings.idle_window)
     cpu1, t1 = server.cpu_seconds(), time.monotonic()
     memory = server.memory_bytes()
-    chat = generator.measure(server.port, settings.chat_clients, settings, greeting,
-                             CHAT_PAYLOAD)
+    chat = generator.measure(server.port, settings.chat_clients,
+                             dataclasses.replace(settings, duration=settings.idle_chat),
+                             greeting, CHAT_PAYLOAD)
     record: dict[str, Any] = {
         "idle": count,
         "idle_cpu": (cpu1 - cpu0) / (t1 - t0) if cpu0 is not None and cpu1 is not None
@@ -396,6 +421,10 @@ def run_idle(impls: list[Implementation], settings: Settings, generator: Generat
                     sweep: list[dict[str, Any]] = []
                     with IdleConnections(HOST, server.port, greeting) as idle:
                         for level in settings.idle_levels:
+                            bound = impl.idle_bound()
+                            if bound is not None and level > bound[0]:
+                                sweep.append({"idle": level, "failed": bound[1]})
+                                break
                             sweep.append(_idle_level(server, idle, level, greeting,
                                                      generator, settings))
                             if "failed" in sweep[-1]:
@@ -485,7 +514,8 @@ def run(scenarios: list[str], impls: list[Implementation], settings: Settings,
         "schema": report.SCHEMA, "machine": machine(),
         "settings": {"rounds": settings.rounds, "duration_s": settings.duration,
                      "workers": settings.workers, "timeout_s": settings.timeout,
-                     "idle_rounds": settings.idle_rounds, "idle_window_s": settings.idle_window},
+                     "idle_rounds": settings.idle_rounds, "idle_window_s": settings.idle_window,
+                     "idle_chat_s": settings.idle_chat},
         "skipped": skipped, "scenarios": {},
     }
     ceiling_scenarios = [s for s in scenarios if s in ("greet", "chat")]

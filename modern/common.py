@@ -180,7 +180,7 @@ def add_limits(parser: argparse.ArgumentParser, idle: bool = True) -> None:
     """``--max-connections`` and (``idle``) ``--idle-timeout``, for the servers
     that hold many connections at once."""
     parser.add_argument(
-        "--max-connections", type=_count, default=default_max_connections(),
+        "--max-connections", type=count, default=default_max_connections(),
         help="close new connections at once beyond this many (default %(default)s: "
              "the descriptor limit less a margin)")
     if idle:
@@ -199,7 +199,7 @@ def default_max_connections() -> int:
     return max(1, min(soft, 1 << 20) - 32)
 
 
-def _count(text: str) -> int:
+def count(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"invalid number of connections {text!r}")
     return int(text)

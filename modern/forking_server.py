@@ -5,28 +5,55 @@ Port of ``legacy/v3_forking.py``: :class:`socketserver_server.Server` with
 Same conversation as ``v2_socketserver``; each child reports its own
 ``connected HOST:PORT`` line.
 
-What changed beyond the ``socketserver_server`` port: nothing in the server
-itself.  ``ForkingMixIn`` already bounds its children (``max_children``) and,
-on shutdown, ``server_close`` waits for every child, so SIGINT and SIGTERM
-leave no zombie.  Where ``os.fork`` is missing (Windows), ``compat.forking``
-serves each connection in a thread instead and warns once.
+What changed beyond the ``socketserver_server`` port:
+
+- ``ForkingMixIn`` already bounds its children (``max_children``, 40): a
+  connection beyond that waits in the listen queue until a child ends.
+  ``--max-children`` sets the bound.  On shutdown, ``server_close`` waits for
+  every child, so SIGINT and SIGTERM leave no zombie.
+- ``--like v4_select`` (or ``v4_poll``) speaks a reading conversation, a
+  process per connection reading until the peer closes: the benchmark's
+  process-per-connection model.  Such a child would wait for its peer for
+  ever, so on the way out each child is sent SIGTERM, which ends it with its
+  connection closed.
+- Where ``os.fork`` is missing (Windows), ``compat.forking`` serves each
+  connection in a thread instead and warns once.
 """
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Sequence
 
 from compat.forking import ForkingMixIn
 from modern import common
-from modern.socketserver_server import Server, serve_main
+from modern.socketserver_server import Server
+
+# socketserver.ForkingMixIn.max_children; the thread fallback has none.
+MAX_CHILDREN = 40
 
 
 class ForkingServer(ForkingMixIn, Server):
-    pass
+    def server_close(self) -> None:
+        for pid in getattr(self, "active_children", None) or ():
+            os.kill(pid, signal.SIGTERM)  # a child, not yet reaped: the PID is still ours
+        super().server_close()
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    serve_main("forking_server", __doc__, ForkingServer, argv)
+    parser = common.server_parser("forking_server", __doc__, like="v3_forking")
+    parser.add_argument(
+        "--max-children", type=common.count, default=MAX_CHILDREN,
+        help="serve at most this many connections at once; more wait to be accepted "
+             "(default %(default)s, socketserver's)")
+    args = parser.parse_args(argv)
+    events = common.Events(args.quiet)
+    with ForkingServer(common.listen(args.host, args.port), events,
+                       common.CONVERSATIONS[args.like]) as server:
+        server.max_children = args.max_children
+        events.listening(server.socket.getsockname())
+        server.serve_forever()
 
 
 if __name__ == "__main__":

@@ -20,7 +20,9 @@ What changed and why:
 - Out of descriptors, accept backs off and logs once instead of spinning.
 
 ``forking_server`` and ``threading_server`` reuse :class:`Server` with a mixin,
-exactly as the originals did.
+exactly as the originals did, and can also speak a reading conversation
+(``--like v4_select``): a process or a thread per connection, for comparison
+with the event loops.
 """
 
 from __future__ import annotations
@@ -46,16 +48,34 @@ class Handler(socketserver.StreamRequestHandler):
         super().setup()
 
     def handle(self) -> None:
-        self.server.events.connected(self.client_address)
-        self.wfile.write(CONVERSATION.greeting)
+        conversation, events = self.server.conversation, self.server.events
+        events.connected(self.client_address)
+        if conversation.closes:
+            self.wfile.write(conversation.greeting)
+            return
+        # A reading conversation (threading_server or forking_server --like
+        # v4_select): this thread or process is the connection's until the
+        # peer closes, or the server shuts the socket down on its way out.
+        # Either way, as in every reading port, the end is reported.
+        try:
+            self.wfile.write(conversation.greeting)
+        except OSError as exc:
+            common.log(f"{common.format_address(self.client_address)}: {exc}")
+        else:
+            self.request.settimeout(None)
+            while common.read_chunk(self.request, self.client_address, events):
+                pass
+        events.disconnected(self.client_address)
 
 
 class Server(socketserver.TCPServer):
     """A TCPServer on a socket that :func:`common.listen` has already bound."""
 
-    def __init__(self, listener: socket.socket, events: common.Events) -> None:
+    def __init__(self, listener: socket.socket, events: common.Events,
+                 conversation: common.Conversation = CONVERSATION) -> None:
         self.address_family = listener.family
         self.events = events
+        self.conversation = conversation
         super().__init__(listener.getsockname(), Handler, bind_and_activate=False)
         # socketserver always makes a socket of its own; ours is bound already
         # and failed, if it failed, the same way as every other port's.
@@ -74,19 +94,12 @@ class Server(socketserver.TCPServer):
         common.log(f"{common.format_address(client_address)}: {sys.exc_info()[1]}")
 
 
-def serve_main(module: str, doc: str | None, server_class: type[Server],
-               argv: Sequence[str] | None) -> None:
-    """``main`` of this module and of ``forking_server``, which adds a mixin to
-    :class:`Server`."""
-    args = common.server_parser(module, doc).parse_args(argv)
+def main(argv: Sequence[str] | None = None) -> None:
+    args = common.server_parser("socketserver_server", __doc__).parse_args(argv)
     events = common.Events(args.quiet)
-    with server_class(common.listen(args.host, args.port), events) as server:
+    with Server(common.listen(args.host, args.port), events) as server:
         events.listening(server.socket.getsockname())
         server.serve_forever()
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    serve_main("socketserver_server", __doc__, Server, argv)
 
 
 if __name__ == "__main__":

@@ -12,10 +12,15 @@ What changed beyond the ``socketserver_server`` port:
   N live connections, a new one is closed at once, logged, and gets no thread.
   The original started a thread for every connection, bounded by nothing but
   the descriptor limit, where ``accept`` fails.
+- ``--like v4_select`` (or ``v4_poll``) speaks a reading conversation, a
+  thread per connection reading until the peer closes: the benchmark's
+  thread-per-connection model.  On SIGINT or SIGTERM those sockets are shut
+  down, so that every thread ends and is joined.
 """
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import socketserver
 import threading
@@ -30,8 +35,8 @@ class ThreadingServer(socketserver.ThreadingMixIn, Server):
     """Counts the connections it holds, from accept to close, in every thread."""
 
     def __init__(self, listener: socket.socket, events: common.Events,
-                 limits: common.Limits) -> None:
-        super().__init__(listener, events)
+                 limits: common.Limits, conversation: common.Conversation) -> None:
+        super().__init__(listener, events, conversation)
         self.limits = limits
         self._held: set[Any] = set()
         self._held_lock = threading.Lock()
@@ -54,15 +59,26 @@ class ThreadingServer(socketserver.ThreadingMixIn, Server):
             self._held.discard(request)
         super().shutdown_request(request)
 
+    def server_close(self) -> None:
+        # ThreadingMixIn joins every handler thread; one reading a quiet peer
+        # would never end.  Shutting its socket down ends its read as if the
+        # peer had closed: it reports the disconnection and returns.
+        with self._held_lock:
+            for request in self._held:
+                with contextlib.suppress(OSError):
+                    request.shutdown(socket.SHUT_RDWR)
+        super().server_close()
+
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = common.server_parser("threading_server", __doc__)
-    # No --idle-timeout: a handler greets and hangs up without waiting for the peer.
+    parser = common.server_parser("threading_server", __doc__, like="v3_threading")
+    # No --idle-timeout: a thread per connection simply waits.
     common.add_limits(parser, idle=False)
     args = parser.parse_args(argv)
     events = common.Events(args.quiet)
     limits = common.Limits(args.max_connections)
-    with ThreadingServer(common.listen(args.host, args.port), events, limits) as server:
+    with ThreadingServer(common.listen(args.host, args.port), events, limits,
+                         common.CONVERSATIONS[args.like]) as server:
         events.listening(server.socket.getsockname())
         server.serve_forever()
 

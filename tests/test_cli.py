@@ -14,6 +14,8 @@ CLIENTS = ["greet_client", "hello_client"]
 # The servers that hold connections, and the threading server (a thread each).
 LIMITED = ["threading_server", "select_server", "poll_server", "selectors_server",
            "asyncio_server"]
+# The servers that speak another legacy server's conversation on request.
+SPEAK_ANY = ["forking_server", "threading_server", "selectors_server", "asyncio_server"]
 
 
 def one_error_line(stderr: bytes) -> str:
@@ -34,6 +36,8 @@ def test_help_names_every_option(module: str) -> None:
     assert ("--quiet" in usage) == (module in SERVERS)
     assert ("--timeout" in usage) == (module in CLIENTS)
     assert ("--max-connections" in usage) == (module in LIMITED)
+    assert ("--like" in usage) == (module in SPEAK_ANY)
+    assert ("--max-children" in usage) == (module == "forking_server")
 
 
 @pytest.mark.parametrize("module", SERVERS + CLIENTS)
@@ -113,7 +117,7 @@ def test_serves_ipv6_and_brackets_the_address(module: str) -> None:
 
 @pytest.mark.parametrize("module", SERVERS)
 def test_quiet_prints_only_the_listening_line(module: str) -> None:
-    like = ["--like", "v4_select"] if module in ("selectors_server", "asyncio_server") else []
+    like = ["--like", "v4_select"] if module in SPEAK_ANY else []
     server = Proc(python_module(f"modern.{module}", "--port", "0", "-q", *like))
     # Words only for servers that read: a greeting server may have closed.
     reads = module in ("select_server", "poll_server") or like
@@ -125,6 +129,17 @@ def test_quiet_prints_only_the_listening_line(module: str) -> None:
         assert server.stop() == 0
     assert len(server.lines) == 1
     assert server.stderr == ""
+
+
+@pytest.mark.parametrize("args, complaint", [
+    (["--max-children", "0"], "invalid number of connections '0'"),
+    (["--like", "v9"], "invalid choice: 'v9'"),
+])
+def test_forking_server_refuses_a_bad_bound_or_conversation(args: list[str],
+                                                           complaint: str) -> None:
+    result = run(python_module("modern.forking_server", *args))
+    assert result.returncode == 2
+    assert complaint in one_error_line(result.stderr)
 
 
 def test_binding_every_interface_warns() -> None:

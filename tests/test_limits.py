@@ -91,7 +91,8 @@ def test_threading_server_closes_connections_beyond_the_limit_at_once_and_logs(
             release.wait(WAIT)
             super().handle()
 
-    server = ThreadingServer(listen("127.0.0.1", 0), Events(quiet=True), Limits(2))
+    server = ThreadingServer(listen("127.0.0.1", 0), Events(quiet=True), Limits(2),
+                             CONVERSATIONS["v3_threading"])
     server.RequestHandlerClass = HeldHandler
     port = server.socket.getsockname()[1]
     serving = threading.Thread(target=server.serve_forever)

@@ -6,7 +6,8 @@ server, the original under Python 2.7 (through ``compat.run``), the same
 original on Python 3 through ``compat.run --interpreter py3`` (which must fail
 exactly where the original fails, no more), its faithful port, and
 ``selectors_server``/``asyncio_server`` speaking its conversation (the latter
-on asyncio's loop and on uvloop).
+on asyncio's loop and on uvloop); and for v4_select, ``threading_server`` and
+``forking_server`` speaking it too.
 """
 
 from __future__ import annotations
@@ -95,6 +96,15 @@ def servers() -> list[Implementation]:
         ]
     impls.append(Implementation("v4_poll/port-on-compat-poll", "v4_poll", False,
                                 _poll_server_on_compat_poll))
+    # A thread and a process per connection, speaking the reading conversation
+    # for the benchmark's comparison; the cases hold up to 1,100 connections at
+    # once, beyond forking_server's default bound of 40 children.
+    impls += [
+        Implementation("v4_select/threading", "v4_select", False,
+                       _modern("threading_server", "--like", "v4_select")),
+        Implementation("v4_select/forking", "v4_select", False,
+                       _modern("forking_server", "--like", "v4_select", "--max-children", "1200")),
+    ]
     return impls
 
 

@@ -83,10 +83,13 @@ def parser() -> OneLineParser:
     p.add_argument("--from", dest="source", type=Path, metavar="FILE",
                    help="measure nothing: print, and with --plot draw, the report in "
                         "FILE, written by --json")
+    p.add_argument("--part", metavar="NAME",
+                   help="with --from, print only this part of the report (machine, a "
+                        "scenario, models, targets), as the docs embed it")
     p.add_argument("--rounds", type=_positive(int), metavar="N",
-                   help="rounds per implementation (default 5, 1 with --quick)")
+                   help="rounds per implementation (default 4, 1 with --quick)")
     p.add_argument("--duration", type=_positive(float), metavar="SECONDS",
-                   help="seconds per implementation per round (default 2, 0.4 with --quick)")
+                   help="seconds per implementation per round (default 1.5, 0.4 with --quick)")
     p.add_argument("--idle-levels", type=_levels, metavar="N,N,...",
                    help="idle connections to hold in the idle scenario "
                         "(default 0,10,100,1000,10000; 0,1000 with --quick)")
@@ -103,8 +106,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             p.error(f"--plot: no such directory: {args.plot.parent}")
         if importlib.util.find_spec("matplotlib") is None:
             p.error("--plot needs matplotlib: pip install -e '.[bench]'")
+    if args.part is not None and args.source is None:
+        p.error("--part needs --from FILE")
     if args.source is not None:
-        return replay(p, args.source, args.plot)
+        return replay(p, args.source, args.plot, args.part)
     scenarios = list(dict.fromkeys(args.scenario or SCENARIOS))
     try:
         impls = ([by_name(name) for name in dict.fromkeys(args.impl)] if args.impl
@@ -155,7 +160,7 @@ def draw(result: dict[str, Any], directory: Path) -> None:
         print(f"wrote {path}", file=sys.stderr)
 
 
-def replay(p: OneLineParser, source: Path, directory: Path | None) -> int:
+def replay(p: OneLineParser, source: Path, directory: Path | None, part: str | None) -> int:
     """``--from FILE``: the report and charts of an earlier run, measuring nothing."""
     try:
         result = json.loads(source.read_text())
@@ -167,7 +172,13 @@ def replay(p: OneLineParser, source: Path, directory: Path | None) -> int:
         p.error(f"--from: {source} is not a report of schema {report.SCHEMA} "
                 "(written by --json)")
     result["targets"] = report.targets(result)
-    print(report.text(result), flush=True)
+    if part is None:
+        print(report.text(result), flush=True)
+    else:
+        parts = report.sections(result)
+        if part not in parts:
+            p.error(f"--part: {source} has no part {part!r}; it has {', '.join(parts)}")
+        print("\n".join(parts[part]), flush=True)
     if directory is not None:
         draw(result, directory)
     return 0

@@ -55,8 +55,8 @@ class IdleConnections:
                     poller.register(sock, select.POLLOUT if not self.greeting else select.POLLIN)
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    return (f"held {len(self.held)} of {count} connections after {timeout:g} s"
-                            + (" (greetings stopped coming)" if self.greeting else ""))
+                    return (f"held {len(self.held)} of {count} connections after {timeout:.3g} s"
+                            + (" (greetings too slow or stopped)" if self.greeting else ""))
                 for fd, _ in poller.poll(min(left, 0.1) * 1000):
                     sock, got = pending[fd]
                     if not self.greeting:

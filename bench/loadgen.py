@@ -24,13 +24,19 @@ Traffic goes only to the address given.
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import select
 import socket
+import struct
 import sys
+import termios
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+from bench.servers import cpu_seconds
 
 READ = select.POLLIN
 WRITE = select.POLLOUT
@@ -243,7 +249,8 @@ class StreamJob:
     message: bytes = b"x" * 32
     batch: int = 2048           # messages per send() call: 64 KiB
     timeout: float = 5.0        # bound on each connect
-    drain: float = 10.0         # bound on the wait for the server to read it all
+    drain: float = 30.0         # bound on the wait for the server to read it all
+    server_pid: int | None = None  # watched for progress while draining
 
 
 @dataclass
@@ -261,6 +268,33 @@ class StreamResult:
 # after the window, short: the rate must be the server's, not the kernel's
 # buffering.  Smaller buffers starved even the fastest servers here.
 STREAM_SNDBUF = 128 * 1024
+
+
+# Seconds without progress after which a drain ends.
+STREAM_QUIET = 1.0
+
+
+def _poke(job: StreamJob) -> None:
+    """One whole conversation more: connect, read the greeting, close."""
+    try:
+        with socket.create_connection((job.host, job.port), timeout=job.timeout) as sock:
+            received = 0
+            while received < job.greeting and (data := sock.recv(job.greeting - received)):
+                received += len(data)
+    except OSError:
+        pass  # only a nudge: the drain's bound still holds
+
+
+def _work(job: StreamJob, socks: Iterable[socket.socket]) -> tuple[float | None, int | None]:
+    """Signs of the server still at work: its CPU time, and the bytes still
+    queued on this side (Linux's TIOCOUTQ); either is None where unknown."""
+    cpu = cpu_seconds(job.server_pid) if job.server_pid is not None else None
+    if not hasattr(termios, "TIOCOUTQ"):
+        return cpu, None
+    queued = 0
+    for sock in socks:
+        queued += struct.unpack("i", fcntl.ioctl(sock, termios.TIOCOUTQ, b"\0" * 4))[0]
+    return cpu, queued
 
 
 def _connect_and_greet(job: StreamJob) -> socket.socket:
@@ -328,8 +362,27 @@ def stream(job: StreamJob) -> StreamResult:
                 continue
             poller.modify(fd, READ)
         last_close = start
+        # The drain lasts while the server makes progress: connections close,
+        # or the bytes still queued on this side shrink as it reads.  The
+        # originals leave their last closed connections open until another
+        # event comes (unclosed-last-conn); without progress for a while, no
+        # more closes are coming.
         drain_deadline = time.perf_counter() + job.drain
+        progress = time.perf_counter()
+        working = _work(job, socks.values())
+        poked = False
         while socks and time.perf_counter() < drain_deadline:
+            now = time.perf_counter()
+            if now - progress > STREAM_QUIET:
+                still = _work(job, socks.values())
+                if still == working and poked:
+                    break
+                if still == working:
+                    # An original keeps the sockets of its last wake-up open
+                    # until the next event (unclosed-last-conn): give it one.
+                    _poke(job)
+                    poked = True
+                progress, working = now, still
             for fd, _ in poller.wait(0.05):
                 try:
                     data = socks[fd].recv(65536)
@@ -341,7 +394,8 @@ def stream(job: StreamJob) -> StreamResult:
                 if data:
                     continue  # nothing is expected after the greeting; ignored
                 if data is not None:
-                    last_close = time.perf_counter()
+                    last_close = progress = time.perf_counter()
+                    working = _work(job, socks.values())
                     result.sent += sent[fd]
                     result.connections += 1
                 poller.forget(fd)

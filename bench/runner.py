@@ -45,8 +45,8 @@ Progress = Callable[[str], None]
 class Settings:
     """How long and how hard to measure."""
 
-    rounds: int = 5
-    duration: float = 2.0         # seconds per implementation per round
+    rounds: int = 4
+    duration: float = 1.5         # seconds per implementation per round
     workers: int = max(1, (os.cpu_count() or 2) // 2)  # load generator processes
     timeout: float = 5.0          # a connection unfinished after this is given up
     greet_clients: int = 16
@@ -55,8 +55,9 @@ class Settings:
     chat_clients: int = 4
     stream_connections: int = 64
     # The originals print every chunk they read: draining what the kernel
-    # buffered for them takes seconds.
-    stream_drain: float = 10.0
+    # buffered for them takes seconds (the drain ends earlier once the server
+    # makes no more progress).
+    stream_drain: float = 30.0
     idle_counts: tuple[int, ...] = (0, 10, 100, 300, 1000, 3000, 10000)  # syscalls
     syscall_seconds: float = 0.1  # per mechanism, N and round
     # Idle scaling: the levels of idle connections (10 so that a server that
@@ -67,13 +68,15 @@ class Settings:
     idle_rounds: int = 2
     idle_window: float = 1.0
     idle_chat: float = 1.0        # seconds of chat per level
-    idle_grow_timeout: float = 30.0
-    idle_settle: float = 3.0      # bound on waiting for the server to go quiet
+    # Opening a level may take 5 s, plus 1 s per 500 connections, 20 s at
+    # most: a server slower than that to accept (the spinning v4_poll) fails it.
+    idle_grow_timeout: float = 20.0
+    idle_settle: float = 1.5      # bound on waiting for the server to go quiet
 
     @classmethod
     def quick(cls) -> Settings:
         """One short round of everything, two idle levels: about a minute."""
-        return cls(rounds=1, duration=0.4, timeout=1.0, stream_drain=2.0,
+        return cls(rounds=1, duration=0.4, timeout=1.0, stream_drain=5.0,
                    idle_counts=(0, 100, 1000, 10000), syscall_seconds=0.02,
                    idle_levels=(0, 1000), idle_rounds=1, idle_window=0.3, idle_chat=0.3,
                    idle_grow_timeout=4.0, idle_settle=0.5)
@@ -142,14 +145,16 @@ class Generator:
         }
 
 
-    def stream(self, port: int, settings: Settings, greeting: int) -> dict[str, Any]:
+    def stream(self, port: int, settings: Settings, greeting: int,
+               server_pid: int) -> dict[str, Any]:
         """One stream round: ``settings.stream_connections`` connections sending."""
         workers = min(self.workers, settings.stream_connections)
         count = settings.stream_connections
         shares = [count // workers + (i < count % workers) for i in range(workers)]
         jobs = [loadgen.StreamJob(HOST, port, share, settings.duration, greeting,
                                   CHAT_PAYLOAD, timeout=settings.timeout,
-                                  drain=settings.stream_drain) for share in shares]
+                                  drain=settings.stream_drain, server_pid=server_pid)
+                for share in shares]
         pending = [self._pool.apply_async(loadgen.stream, (job,)) for job in jobs]
         # Connecting to a spinning original is slow: a generous bound.
         bound = settings.duration + settings.stream_drain + 4 * settings.timeout + 60
@@ -188,7 +193,8 @@ def _measure_entry(scenario: str, entry: _Entry, generator: Generator,
         return {RATE[scenario]: 0.0, "failed": entry.dead}
     cpu0, started = entry.server.cpu_seconds(), time.monotonic()
     if scenario == "stream":
-        record = generator.stream(entry.server.port, settings, entry.greeting)
+        record = generator.stream(entry.server.port, settings, entry.greeting,
+                                  entry.server.pid)
     else:
         record = generator.measure(entry.server.port, entry.concurrency, settings,
                                    entry.greeting, entry.payload)
@@ -293,8 +299,9 @@ def run_conversations(scenario: str, impls: list[Implementation], settings: Sett
 
 
 def _wait_accepted(server: Server, count: int, timeout: float) -> str | None:
-    """None once the server holds ``count`` connections (its socket count, the
-    listener included, from /proc), or why not within ``timeout``.
+    """None once the server holds ``count`` connections (its socket count from
+    /proc, less the sockets it had before any connection), or why not within
+    ``timeout``.
 
     Needed where the conversation has no greeting: a finished handshake only
     says the kernel queued the connection, not that the server accepted it.
@@ -302,13 +309,24 @@ def _wait_accepted(server: Server, count: int, timeout: float) -> str | None:
     deadline = time.monotonic() + timeout
     while True:
         sockets = server.socket_count()
-        if sockets is None or sockets > count:
+        if sockets is None or sockets - server.own_sockets >= count:
             return None
         if not server.alive():
             return f"the server exited with status {server.popen.returncode}"
         if time.monotonic() >= deadline:
-            return f"the server accepted {max(sockets - 1, 0)} of {count} in {timeout:g} s"
+            return (f"the server accepted {max(sockets - server.own_sockets, 0)} of {count} "
+                    f"in {timeout:g} s")
         time.sleep(0.05)
+
+
+def _wait_accepted_down(server: Server, timeout: float) -> None:
+    """Wait, up to ``timeout``, until the server holds no connection any more."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and server.alive():
+        sockets = server.socket_count()
+        if sockets is None or sockets <= server.own_sockets:
+            return
+        time.sleep(0.1)
 
 
 def _settle(server: Server, timeout: float) -> None:
@@ -329,9 +347,10 @@ def _idle_level(server: Server, idle: IdleConnections, count: int, greeting: int
                 generator: Generator, settings: Settings) -> dict[str, Any]:
     """Grow to ``count`` idle connections, then measure idle CPU, memory and chat."""
     started = time.monotonic()
-    why = idle.grow(count, settings.idle_grow_timeout)
+    bound = min(settings.idle_grow_timeout, 5.0 + (count - len(idle)) / 500)
+    why = idle.grow(count, bound)
     if why is None:
-        left = settings.idle_grow_timeout - (time.monotonic() - started)
+        left = bound - (time.monotonic() - started)
         why = _wait_accepted(server, count, max(left, 1.0))
     if not server.alive():
         why = (f"the server exited with status {server.popen.returncode}: "
@@ -365,8 +384,9 @@ def _idle_level(server: Server, idle: IdleConnections, count: int, greeting: int
 
 
 def _idle_summary(sweeps: list[list[dict[str, Any]]], levels: tuple[int, ...]) -> dict[str, Any]:
-    """Medians per level over the sweeps; the cost per idle connection; the
-    p50 ratio of the most idle level held to none, paired sweep by sweep."""
+    """Medians per level over the sweeps; the cost per idle connection (first
+    sweep); the p50 ratio of the most idle level held to none, paired sweep
+    by sweep."""
     by_level: dict[str, Any] = {}
     held = []
     for level in levels:
@@ -386,7 +406,10 @@ def _idle_summary(sweeps: list[list[dict[str, Any]]], levels: tuple[int, ...]) -
     most = max((n for n in held if n), default=None)
     per_connection = p50_ratio = None
     if most is not None and 0 in held:
-        low, high = by_level["0"]["memory_bytes"], by_level[str(most)]["memory_bytes"]
+        # From the first sweep only: a process keeps the memory it once used,
+        # so later sweeps start from the first one's peak, not from nothing.
+        first = {r["idle"]: r.get("memory_bytes") for r in sweeps[0]}
+        low, high = first.get(0), first.get(most)
         if low is not None and high is not None:
             per_connection = (high - low) / most
         pairs: list[tuple[float, float]] = []
@@ -417,7 +440,13 @@ def run_idle(impls: list[Implementation], settings: Settings, generator: Generat
             sweeps: list[list[dict[str, Any]]] = []
             with Server(impl.name, impl.argv(HOST), Path(workdir)) as server:
                 server.wait_listening()
+                # The listener, and an event loop's wake-up socket pair.
+                server.own_sockets = server.socket_count() or 1
                 for _ in range(settings.idle_rounds):
+                    # The last sweep's connections must be gone first: a
+                    # thread or process per connection takes a while to end.
+                    _wait_accepted_down(server, settings.idle_grow_timeout)
+                    _settle(server, settings.idle_settle)
                     sweep: list[dict[str, Any]] = []
                     with IdleConnections(HOST, server.port, greeting) as idle:
                         for level in settings.idle_levels:

@@ -47,6 +47,7 @@ class Server:
                                           stdout=out, stderr=err)
         self.pid = self.popen.pid
         self.port = 0
+        self.own_sockets = 1  # sockets it holds with no connection: its listener
 
     def wait_listening(self, timeout: float = WAIT) -> int:
         """The port from the ``listening on`` line, waiting up to ``timeout``."""
@@ -79,17 +80,7 @@ class Server:
     def cpu_seconds(self) -> float | None:
         """CPU time of the server and its children, live or reaped, from /proc
         (None elsewhere)."""
-        total = 0.0
-        for number, pid in enumerate(self.processes()):
-            fields = _stat(pid)
-            if fields is None:
-                if number == 0:
-                    return None
-                continue  # a child that ended meanwhile: its parent reaps its time
-            # utime and stime; for the server itself also cutime and cstime,
-            # the time of children it has reaped.
-            total += sum(int(f) for f in fields[11:15 if number == 0 else 13])
-        return total / os.sysconf("SC_CLK_TCK")
+        return cpu_seconds(self.pid)
 
     def socket_count(self) -> int | None:
         """Distinct sockets open in the server and its children (a forked
@@ -150,6 +141,22 @@ def _stat(pid: int) -> list[str] | None:
     except OSError:
         return None
     return stat.rsplit(")", 1)[1].split()
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time of process ``pid`` and its children, live or reaped, from /proc
+    (None elsewhere, or once ``pid`` is gone)."""
+    total = 0.0
+    for number, each in enumerate([pid, *descendants(pid)]):
+        fields = _stat(each)
+        if fields is None:
+            if number == 0:
+                return None
+            continue  # a child that ended meanwhile: its parent reaps its time
+        # utime and stime; for ``pid`` itself also cutime and cstime, the
+        # time of the children it has reaped.
+        total += sum(int(f) for f in fields[11:15 if number == 0 else 13])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def descendants(pid: int) -> list[int]:

@@ -210,6 +210,7 @@ def test_targets_say_which_port_is_slower_than_its_original() -> None:
     (["--idle-levels", "0,20000"], "levels must be between 0 and 10,000"),
     (["--plot", "/no/such/dir/charts"], "--plot: no such directory"),
     (["--from", "/no/such/file.json"], "--from: cannot read /no/such/file.json"),
+    (["--part", "models"], "--part needs --from FILE"),
     (["--rounds", "0"], "must be positive"),
     (["--duration", "soon"], "invalid number 'soon'"),
     (["--json", "/no/such/dir/out.json"], "no such directory"),
@@ -374,6 +375,13 @@ def test_quick_stream_and_idle_write_their_figures_and_charts(tmp_path: Path) ->
     replay = _bench("--from", str(out))
     assert replay.returncode == 0, replay.stderr.decode()
     assert replay.stdout.decode() == table
+    part = _bench("--from", str(out), "--part", "models")
+    assert part.returncode == 0, part.stderr.decode()
+    models = part.stdout.decode().splitlines()
+    assert models[0].startswith("model") and len(models) == 2 + 2  # header, rule, 2 servers
+    assert any("selectors (epoll)" in line and "v4_select/selectors" in line for line in models)
+    unknown = _bench("--from", str(out), "--part", "nope")
+    assert unknown.returncode == 2 and "has no part 'nope'" in unknown.stderr.decode()
 
 
 def test_a_file_that_is_not_a_report_is_refused(tmp_path: Path) -> None:

@@ -13,6 +13,10 @@ the line before it (Mermaid diagrams excepted):
   server with ``--port 0``; ``$PORT`` in the next lines is the port it prints).
 - ``<!-- not run: REASON -->``: shown only, such as a server that runs until
   Ctrl-C.
+- ``<!-- bench: PART -->``: a part of the benchmark's report (a scenario's
+  table, ``models``, ``targets``, ``machine``) exactly as ``python -m bench
+  --from docs/perf/bench.json`` prints it: measured figures come from the
+  committed run, not from hand.
 
 A Chinese page is in step with its English one when both have the same
 sections, excerpts, commands and diagrams, and each links to the other.
@@ -21,6 +25,7 @@ sections, excerpts, commands and diagrams, and each links to the other.
 from __future__ import annotations
 
 import functools
+import json
 import re
 import shlex
 import sys
@@ -28,6 +33,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from bench import report
 from compat.run import find_python2
 from tests.conftest import require
 from tests.procs import REPO, Proc, run
@@ -35,17 +41,19 @@ from tests.procs import REPO, Proc, run
 GUIDES = {"docs/migration.md": "docs/zh-CN/migration.md",
           "docs/io-models.md": "docs/zh-CN/io-models.md"}
 TRANSLATIONS = {"README.md": "README.zh-CN.md", **GUIDES}
-PAGES = [page for pair in TRANSLATIONS.items() for page in pair]
+PAGES = [page for pair in TRANSLATIONS.items() for page in pair] + ["docs/performance.md"]
 # README.md is maintained with the code and shows its commands unmarked; every
 # other page marks every block.
 MARKED = [page for page in PAGES if page != "README.md"]
+# The benchmark run whose figures the pages show.
+MEASURED = REPO / "docs" / "perf" / "bench.json"
 
 
 # A contract command runs a handful of cases; the slowest waits out a few
 # five-second grace periods.
 COMMAND_TIMEOUT = 120.0
 
-MARKER = re.compile(r"<!-- (excerpt|run|not run)(?:: (.*?))? -->")
+MARKER = re.compile(r"<!-- (excerpt|run|not run|bench)(?:: (.*?))? -->")
 FENCE = re.compile(r"( *)(`{3,})(\S*)")  # a block in a list item is indented
 HEADING = re.compile(r"(#{2,3}) ")
 LINK = re.compile(r"\]\(([^)\s]+)\)")
@@ -61,8 +69,8 @@ class Block:
     line: int           # of the opening fence, 1-based
     lang: str
     text: str           # between the fences
-    kind: str | None    # "excerpt", "run", "not run", or None without a marker
-    arg: str            # the excerpt's path, the run options, the reason
+    kind: str | None    # "excerpt", "run", "not run", "bench", or None without a marker
+    arg: str            # the excerpt's path, the run options, the reason, the part
 
     @property
     def where(self) -> str:
@@ -135,6 +143,31 @@ def test_every_block_is_an_excerpt_a_command_or_a_diagram(page: str) -> None:
     orphans = [f"{page}:{n}" for n, line in enumerate(text_of(page).split("\n"), 1)
                if MARKER.fullmatch(line.strip()) and not any(b.line == n + 1 for b in blocks(page))]
     assert not orphans, f"markers not followed by a fenced block: {orphans}"
+
+
+@functools.cache
+def measured() -> dict[str, list[str]]:
+    result = json.loads(MEASURED.read_text())
+    result["targets"] = report.targets(result)
+    return report.sections(result)
+
+
+@pytest.mark.parametrize("block", all_blocks("bench"), ids=lambda b: b.where)
+def test_measured_figures_are_those_of_the_committed_run(block: Block) -> None:
+    assert block.arg in measured(), f"{block.where}: the report has no part {block.arg!r}"
+    assert block.text == "\n".join(measured()[block.arg]), (
+        f"{block.where}: not what `python -m bench --from {MEASURED.relative_to(REPO)}` "
+        f"prints for {block.arg!r}")
+
+
+def test_every_chart_of_the_committed_run_is_there() -> None:
+    charts = {"syscalls.png", "idle-latency.png", "idle-memory.png",
+              *(f"{s}.png" for s in ("greet", "chat", "stream"))}
+    present = {p.name for p in MEASURED.parent.glob("*.png")}
+    assert charts <= present, f"missing from docs/perf: {sorted(charts - present)}"
+    shown = {target.rsplit("/", 1)[-1] for target in links("docs/performance.md")
+             if target.endswith(".png")}
+    assert shown == charts, f"docs/performance.md shows {sorted(shown)}"
 
 
 @pytest.mark.parametrize("block", all_blocks("excerpt"), ids=lambda b: b.where)
@@ -214,6 +247,7 @@ def shape(page: str) -> dict[str, object]:
         "run options": [b.arg for b in blocks(page) if b.kind == "run"],
         "diagram messages": [sum(bool(MESSAGE.match(line)) for line in b.text.splitlines())
                              for b in blocks(page) if b.lang == "mermaid"],
+        "measured parts": [b.arg for b in blocks(page) if b.kind == "bench"],
     }
 
 

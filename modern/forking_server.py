@@ -22,6 +22,7 @@ What changed beyond the ``socketserver_server`` port:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 from collections.abc import Sequence
@@ -37,7 +38,10 @@ MAX_CHILDREN = 40
 class ForkingServer(ForkingMixIn, Server):
     def server_close(self) -> None:
         for pid in getattr(self, "active_children", None) or ():
-            os.kill(pid, signal.SIGTERM)  # a child, not yet reaped: the PID is still ours
+            # Ours until reaped.  A signal can land between waitpid reaping a
+            # child and socketserver forgetting it: that one is already gone.
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
         super().server_close()
 
 

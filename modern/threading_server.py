@@ -57,6 +57,10 @@ class ThreadingServer(socketserver.ThreadingMixIn, Server):
         # that a peer who has seen the close can count on the room it left.
         with self._held_lock:
             self._held.discard(request)
+        # SHUT_RD as well: when a signal lands inside process_request,
+        # socketserver ends the connection while its thread may be reading.
+        with contextlib.suppress(OSError):
+            request.shutdown(socket.SHUT_RDWR)
         super().shutdown_request(request)
 
     def server_close(self) -> None:

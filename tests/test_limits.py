@@ -176,3 +176,26 @@ def test_out_of_descriptors_backs_off_logs_once_and_recovers(command: list[str])
     # Once per burst, not once per attempt (the flood makes a burst or two).
     assert server.stderr.count("Too many open files") <= 3
     assert "Traceback" not in server.stderr
+
+
+def test_forking_server_bounds_its_children_and_the_next_waits_for_one_to_end() -> None:
+    server, port = start(["modern.forking_server"], "--like", "v4_select", "--max-children", "2")
+    greeting = CONVERSATIONS["v4_select"].greeting
+    try:
+        first, second, third = (socket.create_connection(("127.0.0.1", port), timeout=WAIT)
+                                for _ in range(3))
+        with first, second, third:
+            for conn in (first, second):
+                assert conn.recv(len(greeting), socket.MSG_WAITALL) == greeting
+            address = f"127.0.0.1:{first.getsockname()[1]}".encode()
+            first.close()
+            # The third is accepted only once a child has ended.
+            assert third.recv(len(greeting), socket.MSG_WAITALL) == greeting
+        assert server.wait_until(lambda: sum(line.startswith(b"disconnected ")
+                                             for line in server.lines) == 3)
+    finally:
+        assert server.stop() == 0, server.stderr
+    kinds = [line.split(b" ")[0] for line in server.lines[1:]]
+    assert kinds == [b"connected", b"connected", b"disconnected", b"connected",
+                     b"disconnected", b"disconnected"], server.lines
+    assert server.lines[3] == b"disconnected " + address

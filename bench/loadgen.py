@@ -23,6 +23,7 @@ Traffic goes only to the address given.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
@@ -276,13 +277,8 @@ STREAM_QUIET = 1.0
 
 def _poke(job: StreamJob) -> None:
     """One whole conversation more: connect, read the greeting, close."""
-    try:
-        with socket.create_connection((job.host, job.port), timeout=job.timeout) as sock:
-            received = 0
-            while received < job.greeting and (data := sock.recv(job.greeting - received)):
-                received += len(data)
-    except OSError:
-        pass  # only a nudge: the drain's bound still holds
+    with contextlib.suppress(OSError):  # only a nudge: the drain's bound still holds
+        _connect_and_greet(job).close()
 
 
 def _work(job: StreamJob, socks: Iterable[socket.socket]) -> tuple[float | None, int | None]:
@@ -363,10 +359,10 @@ def stream(job: StreamJob) -> StreamResult:
             poller.modify(fd, READ)
         last_close = start
         # The drain lasts while the server makes progress: connections close,
-        # or the bytes still queued on this side shrink as it reads.  The
-        # originals leave their last closed connections open until another
-        # event comes (unclosed-last-conn); without progress for a while, no
-        # more closes are coming.
+        # its CPU time grows, or the bytes still queued on this side shrink as
+        # it reads.  The originals leave their last closed connections open
+        # until another event comes (unclosed-last-conn); without progress for
+        # a while, no more closes are coming.
         drain_deadline = time.perf_counter() + job.drain
         progress = time.perf_counter()
         working = _work(job, socks.values())
@@ -383,6 +379,7 @@ def stream(job: StreamJob) -> StreamResult:
                     _poke(job)
                     poked = True
                 progress, working = now, still
+            closed = False
             for fd, _ in poller.wait(0.05):
                 try:
                     data = socks[fd].recv(65536)
@@ -395,11 +392,15 @@ def stream(job: StreamJob) -> StreamResult:
                     continue  # nothing is expected after the greeting; ignored
                 if data is not None:
                     last_close = progress = time.perf_counter()
-                    working = _work(job, socks.values())
+                    closed = True
                     result.sent += sent[fd]
                     result.connections += 1
                 poller.forget(fd)
                 socks.pop(fd).close()
+            if closed:
+                # Once per batch of closes, after their times are taken: a
+                # look at /proc costs about a millisecond.
+                working = _work(job, socks.values())
         # A connection the server never closed: its bytes are not known to
         # have been read, so they are not counted.
         result.errors.update({"not closed by the server": len(socks)} if socks else {})

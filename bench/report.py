@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bench.registry import MODEL_VARIANTS
+
 # The layout of the JSON report; a report of another layout cannot be replayed.
 SCHEMA = 2
 
@@ -29,7 +31,7 @@ def targets(report: dict[str, Any]) -> list[dict[str, str]]:
         for name, result in scenarios[scenario]["results"].items():
             # A thread or a process per connection speaking v4_select's
             # conversation is a model to compare, not a port of it.
-            if result["legacy"] or name.rsplit("/", 1)[-1] in ("threading", "forking"):
+            if result["legacy"] or name.rsplit("/", 1)[-1] in MODEL_VARIANTS:
                 continue
             ratio = result["ratio_to_legacy"]
             if ratio is None:
@@ -278,10 +280,6 @@ def text(report: dict[str, Any]) -> str:
                        if name != "models")
 
 
-# The wait each model's server makes, for the cost of one wait in model_costs.
-WAITS = {"select": "select", "poll": "poll"}
-
-
 def model_costs(report: dict[str, Any]) -> list[str]:
     """One line per I/O model from the idle scenario: what a connection costs,
     idle and active, and (with syscalls) what one wait costs."""
@@ -316,7 +314,9 @@ def model_costs(report: dict[str, Any]) -> list[str]:
     rows = []
     for name, r in idle["results"].items():
         kind = model(name, r)
-        mechanism = "epoll" if "epoll" in kind else WAITS.get(kind.split()[0])
+        # The wait its loop makes; a thread or a process per connection has none.
+        mechanism = ("epoll" if r["variant"] in EPOLL else
+                     PORT_MODELS[r["like"]] if r["variant"] in ("port", "legacy") else None)
         rows.append([kind, name, p50(r, 0), p50(r, 1000), p50(r, 10000), idle_cpu(r),
                      _kib(r["memory_per_connection"]),
                      wait(mechanism, 1000) if mechanism else "(blocks in recv)"])

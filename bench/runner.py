@@ -20,11 +20,11 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from bench import loadgen, report, stats, syscalls
 from bench.idle import IdleConnections
@@ -103,6 +103,10 @@ def raise_fd_limit(wanted: int) -> int:
     return soft
 
 
+J = TypeVar("J")  # a job for a worker
+R = TypeVar("R")  # what it returns
+
+
 class Generator:
     """The load generator's worker processes, started once for the whole run."""
 
@@ -115,63 +119,68 @@ class Generator:
         self._pool.terminate()
         self._pool.join()
 
+    def _shares(self, count: int) -> list[int]:
+        """``count`` connections split over the workers as evenly as they go."""
+        workers = min(self.workers, count)
+        return [count // workers + (i < count % workers) for i in range(workers)]
+
+    def _each(self, function: Callable[[J], R], jobs: list[J], bound: float) -> list[R]:
+        """``function(job)`` for every job at once, one worker each; every result
+        within ``bound`` seconds."""
+        pending = [self._pool.apply_async(function, (job,)) for job in jobs]
+        return [p.get(bound) for p in pending]
+
     def measure(self, port: int, concurrency: int, settings: Settings,
                 greeting: int, payload: bytes) -> dict[str, Any]:
         """One round against ``port``: the figures of every worker, combined."""
-        workers = min(self.workers, concurrency)
-        shares = [concurrency // workers + (i < concurrency % workers) for i in range(workers)]
         jobs = [loadgen.Job(HOST, port, share, settings.duration, greeting, payload,
-                            settings.timeout) for share in shares]
-        pending = [self._pool.apply_async(loadgen.run, (job,)) for job in jobs]
-        bound = settings.duration + settings.timeout + 30
-        results: list[loadgen.WorkerResult] = [p.get(bound) for p in pending]
+                            settings.timeout) for share in self._shares(concurrency)]
+        results = self._each(loadgen.run, jobs, settings.duration + settings.timeout + 30)
         latencies = [lat for r in results for lat in r.latencies]
-        errors: Counter[str] = Counter()
-        for r in results:
-            errors.update(r.errors)
         wall = max(r.wall for r in results)
         return {
             "conn_per_s": sum(r.completed for r in results) / settings.duration,
             "completed": sum(r.completed for r in results),
             "late": sum(r.late for r in results),
-            "errors": dict(errors),
+            "errors": _errors(results),
             "p50_ms": stats.percentile(latencies, 50) * 1000 if latencies else None,
             "p99_ms": stats.percentile(latencies, 99) * 1000 if latencies else None,
             # How busy the generator's processes were while the window was
             # open: near 100% would mean the generator, not the server, was the limit.
-            "generator_cpu": sum(r.window_cpu for r in results) / (settings.duration * workers),
+            "generator_cpu": sum(r.window_cpu for r in results) / (settings.duration * len(jobs)),
             "generator_cpu_seconds": sum(r.cpu for r in results),
             "seconds": wall,
         }
 
-
     def stream(self, port: int, settings: Settings, greeting: int,
                server_pid: int) -> dict[str, Any]:
         """One stream round: ``settings.stream_connections`` connections sending."""
-        workers = min(self.workers, settings.stream_connections)
-        count = settings.stream_connections
-        shares = [count // workers + (i < count % workers) for i in range(workers)]
         jobs = [loadgen.StreamJob(HOST, port, share, settings.duration, greeting,
                                   CHAT_PAYLOAD, timeout=settings.timeout,
                                   drain=settings.stream_drain, server_pid=server_pid)
-                for share in shares]
-        pending = [self._pool.apply_async(loadgen.stream, (job,)) for job in jobs]
+                for share in self._shares(settings.stream_connections)]
         # Connecting to a spinning original is slow: a generous bound.
-        bound = settings.duration + settings.stream_drain + 4 * settings.timeout + 60
-        results: list[loadgen.StreamResult] = [p.get(bound) for p in pending]
-        errors: Counter[str] = Counter()
-        for r in results:
-            errors.update(r.errors)
+        results = self._each(loadgen.stream, jobs,
+                             settings.duration + settings.stream_drain + 4 * settings.timeout + 60)
         seconds = max(r.seconds for r in results)
         sent = sum(r.sent for r in results)
         return {
             "msg_per_s": sent / len(CHAT_PAYLOAD) / seconds if seconds else 0.0,
             "mb_per_s": sent / 1e6 / seconds if seconds else 0.0,
             "connections": sum(r.connections for r in results),
-            "errors": dict(errors),
-            "generator_cpu": sum(r.cpu for r in results) / (seconds * workers) if seconds else None,
+            "errors": _errors(results),
+            "generator_cpu": sum(r.cpu for r in results) / (seconds * len(jobs))
+            if seconds else None,
             "seconds": seconds,
         }
+
+
+def _errors(results: Sequence[loadgen.WorkerResult | loadgen.StreamResult]) -> dict[str, int]:
+    """The error counts of every worker, added up."""
+    errors: Counter[str] = Counter()
+    for r in results:
+        errors.update(r.errors)
+    return dict(errors)
 
 
 @dataclass
@@ -437,6 +446,7 @@ def run_idle(impls: list[Implementation], settings: Settings, generator: Generat
     with tempfile.TemporaryDirectory(prefix="bench-") as workdir:
         for done, impl in enumerate(impls, 1):
             greeting = len(CONVERSATIONS[impl.like].greeting)
+            bound = impl.idle_bound()
             sweeps: list[list[dict[str, Any]]] = []
             with Server(impl.name, impl.argv(HOST), Path(workdir)) as server:
                 server.wait_listening()
@@ -450,7 +460,6 @@ def run_idle(impls: list[Implementation], settings: Settings, generator: Generat
                     sweep: list[dict[str, Any]] = []
                     with IdleConnections(HOST, server.port, greeting) as idle:
                         for level in settings.idle_levels:
-                            bound = impl.idle_bound()
                             if bound is not None and level > bound[0]:
                                 sweep.append({"idle": level, "failed": bound[1]})
                                 break

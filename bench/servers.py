@@ -16,10 +16,14 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
+from typing import TypeVar
 
 from bench.registry import REPO
+
+T = TypeVar("T")
 
 # The bound on starting or stopping one server.  Generous: Python 2.7 is
 # found by running candidates, and a shared machine can be slow.
@@ -85,36 +89,15 @@ class Server:
     def socket_count(self) -> int | None:
         """Distinct sockets open in the server and its children (a forked
         child's copy of the listener counts once); None off Linux."""
-        inodes = set()
-        for number, pid in enumerate(self.processes()):
-            try:
-                fds = list(Path(f"/proc/{pid}/fd").iterdir())
-            except OSError:
-                if number == 0:
-                    return None
-                continue
-            for fd in fds:
-                try:
-                    target = os.readlink(fd)
-                except OSError:
-                    continue  # closed meanwhile
-                if target.startswith("socket:"):
-                    inodes.add(target)
-        return len(inodes)
+        per_process = _per_process(self.pid, _sockets)
+        return None if per_process is None else len(set().union(*per_process))
 
     def memory_bytes(self) -> int | None:
         """Memory of the server and its children: the sum of their proportional
         set sizes (shared pages split between the processes sharing them), or
         of their resident sets where the kernel gives no PSS; None off Linux."""
-        total = 0
-        for number, pid in enumerate(self.processes()):
-            size = _memory(pid)
-            if size is None:
-                if number == 0:
-                    return None
-                continue
-            total += size
-        return total
+        per_process = _per_process(self.pid, _memory)
+        return None if per_process is None else sum(per_process)
 
     def stop(self, timeout: float = WAIT) -> None:
         """SIGTERM, then SIGKILL if it is still there after ``timeout``."""
@@ -143,20 +126,35 @@ def _stat(pid: int) -> list[str] | None:
     return stat.rsplit(")", 1)[1].split()
 
 
+def _per_process(pid: int, read: Callable[[int, bool], T | None]) -> list[T] | None:
+    """``read(each, is_pid)`` for ``pid`` and each live descendant; None if
+    ``pid`` itself cannot be read.  A child that ended meanwhile is left out:
+    its parent has reaped it, or soon will."""
+    found = []
+    for number, each in enumerate([pid, *descendants(pid)]):
+        value = read(each, number == 0)
+        if value is None:
+            if number == 0:
+                return None
+            continue
+        found.append(value)
+    return found
+
+
+def _cpu(pid: int, root: bool) -> float | None:
+    fields = _stat(pid)
+    if fields is None:
+        return None
+    # utime and stime; for the root also cutime and cstime, the time of the
+    # children it has reaped.
+    return sum(int(f) for f in fields[11:15 if root else 13]) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_seconds(pid: int) -> float | None:
     """CPU time of process ``pid`` and its children, live or reaped, from /proc
     (None elsewhere, or once ``pid`` is gone)."""
-    total = 0.0
-    for number, each in enumerate([pid, *descendants(pid)]):
-        fields = _stat(each)
-        if fields is None:
-            if number == 0:
-                return None
-            continue  # a child that ended meanwhile: its parent reaps its time
-        # utime and stime; for ``pid`` itself also cutime and cstime, the
-        # time of the children it has reaped.
-        total += sum(int(f) for f in fields[11:15 if number == 0 else 13])
-    return total / os.sysconf("SC_CLK_TCK")
+    per_process = _per_process(pid, _cpu)
+    return None if per_process is None else sum(per_process)
 
 
 def descendants(pid: int) -> list[int]:
@@ -175,7 +173,24 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def _memory(pid: int) -> int | None:
+def _sockets(pid: int, root: bool) -> set[str] | None:
+    """The socket inodes ``pid`` holds open, as /proc names them."""
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return None
+    inodes = set()
+    for fd in fds:
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue  # closed meanwhile
+        if target.startswith("socket:"):
+            inodes.add(target)
+    return inodes
+
+
+def _memory(pid: int, root: bool) -> int | None:
     for name, key in (("smaps_rollup", "Pss:"), ("status", "VmRSS:")):
         try:
             text = Path(f"/proc/{pid}/{name}").read_text()

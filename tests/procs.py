@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -157,6 +158,19 @@ class Proc:
         """User plus system CPU time so far, from /proc (Linux)."""
         fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def read_until_close(conn: socket.socket) -> bytes:
+    """Everything the peer sends until it closes (or resets), each read
+    bounded by WAIT."""
+    conn.settimeout(WAIT)
+    data = b""
+    try:
+        while chunk := conn.recv(4096):
+            data += chunk
+    except ConnectionResetError:
+        pass
+    return data
 
 
 def run(argv: Sequence[str], timeout: float = WAIT, env: dict[str, str] | None = None

@@ -22,7 +22,7 @@ from bench.registry import by_name, implementations
 from bench.servers import Server, nginx_path, start_nginx
 from modern.common import CONVERSATIONS
 from tests.conftest import require
-from tests.procs import WAIT, Proc, python_module, run
+from tests.procs import WAIT, Proc, python_module, read_until_close, run
 
 # The whole CLI run is bounded by this (a 1-round greet is a few seconds).
 CLI_WAIT = 50.0
@@ -315,7 +315,7 @@ def test_server_cpu_memory_and_sockets_include_its_children(tmp_path: Path) -> N
         assert len(processes) == 2
         # The child's socket is the only one; its memory is counted too.
         assert server.socket_count() == 1
-        parent_only = servers._memory(server.pid)
+        parent_only = servers._memory(server.pid, root=True)
         assert parent_only is not None
         assert (server.memory_bytes() or 0) > parent_only > 0
         assert (server.cpu_seconds() or 0) > 0
@@ -332,15 +332,7 @@ def test_nginx_ceiling_greets_and_its_worker_is_measured(tmp_path: Path) -> None
                                          timeout=5.0))
         assert result.completed > 0 and not result.errors
         with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT) as conn:
-            conn.settimeout(WAIT)
-            assert _read_all(conn) == greeting
-
-
-def _read_all(conn: socket.socket) -> bytes:
-    chunks = []
-    while chunk := conn.recv(4096):
-        chunks.append(chunk)
-    return b"".join(chunks)
+            assert read_until_close(conn) == greeting
 
 
 def test_quick_stream_and_idle_write_their_figures_and_charts(tmp_path: Path) -> None:

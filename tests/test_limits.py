@@ -13,7 +13,7 @@ from modern.common import CONVERSATIONS, Events, Limits, listen
 from modern.socketserver_server import Handler
 from modern.threading_server import ThreadingServer
 from tests.contract.session import LIMIT_NOFILE
-from tests.procs import WAIT, Proc, python_module
+from tests.procs import WAIT, Proc, python_module, read_until_close
 
 HOLDERS = [
     ["modern.select_server"],
@@ -36,17 +36,6 @@ def start(command: list[str], *options: str, nofile: int | None = None) -> tuple
 def greeting_of(command: list[str]) -> bytes:
     return b"" if "v4_poll" in command or command[0] == "modern.poll_server" else (
         b"connect to server successful")
-
-
-def read_until_close(conn: socket.socket) -> bytes:
-    conn.settimeout(WAIT)
-    data = b""
-    try:
-        while chunk := conn.recv(4096):
-            data += chunk
-    except ConnectionResetError:
-        pass
-    return data
 
 
 def has_line(server: Proc, line: bytes) -> bool:

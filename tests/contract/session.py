@@ -8,13 +8,14 @@ raises :class:`ContractFailure` with Expected and Observed.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import select
 import socket
 import struct
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from modern.common import CONVERSATIONS, format_address
@@ -65,39 +66,59 @@ class Conn:
         session.note(f"{label} connected from {format_address(self.address)}")
         session.conns.append(self)
 
+    @contextlib.contextmanager
+    def _io(self, what: str, expected: str) -> Iterator[None]:
+        """Turn the socket's ``OSError`` into a verdict: a peer that resets or
+        vanishes is something the case observed, never a crash of the harness."""
+        try:
+            yield
+        except TimeoutError:
+            raise
+        except OSError as exc:
+            self.session.note(f"{self.label} {what} failed: {exc}")
+            raise ContractFailure(f"{self.label} {what}", expected,
+                                  f"{type(exc).__name__}: {exc}") from None
+
     def send(self, data: bytes) -> None:
-        self.sock.sendall(data)
+        with self._io(f"sends {show(data, 40)}", "the server takes the bytes"):
+            self.sock.sendall(data)
         self.session.note(f"{self.label} -> {show(data)}")
 
     def shutdown_write(self) -> None:
-        self.sock.shutdown(socket.SHUT_WR)
+        with self._io("shuts down its sending side", "a connection to shut down"):
+            self.sock.shutdown(socket.SHUT_WR)
         self.session.note(f"{self.label} shut down its sending side")
 
     def reset(self) -> None:
         """Close with SO_LINGER 0: the peer gets a RST, not a FIN."""
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        self.sock.close()
+        with self._io("resets the connection", "a connection to reset"):
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.sock.close()
         self.session.note(f"{self.label} reset the connection")
 
     def close(self) -> None:
-        self.sock.close()
+        with self._io("closes", "a connection to close"):
+            self.sock.close()
         self.session.note(f"{self.label} closed")
 
     def wait_readable(self) -> None:
         """Wait until the server has sent something (or closed), reading nothing."""
-        if not readable(self.sock, WAIT):
+        with self._io("waits for the server", "something to read"):
+            ready = readable(self.sock, WAIT)
+        if not ready:
             raise ContractFailure("the server sends or closes", "something to read",
                                   f"nothing after {WAIT:g} s")
 
     def _recv(self, size: int, deadline: float) -> bytes:
-        self.sock.settimeout(max(deadline - time.monotonic(), 0.001))
-        try:
-            return self.sock.recv(size)
-        except TimeoutError:
-            raise
-        except ConnectionResetError:
-            self.session.note(f"{self.label} <- connection reset")
-            return b""
+        """At most ``size`` bytes; b"" on close or reset.  TimeoutError past
+        ``deadline``; any other socket error is a ContractFailure."""
+        with self._io("receives", "bytes or a close"):
+            self.sock.settimeout(max(deadline - time.monotonic(), 0.001))
+            try:
+                return self.sock.recv(size)
+            except ConnectionResetError:
+                self.session.note(f"{self.label} <- connection reset")
+                return b""
 
     def served_or_refused(self, served: Callable[[], bool]) -> bool:
         """Wait until ``served()`` or the server closes this connection (a
@@ -107,7 +128,9 @@ class Conn:
             if time.monotonic() > deadline:
                 raise ContractFailure("the server serves or refuses the connection",
                                       "one or the other", f"neither within {WAIT:g} s")
-            if readable(self.sock, 0.05) and not self._recv(1, deadline):
+            with self._io("waits to be served", "served or refused"):
+                ready = readable(self.sock, 0.05)
+            if ready and not self._recv(1, deadline):
                 self.session.note(f"{self.label} <- close: refused")
                 return False
         return True

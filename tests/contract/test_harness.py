@@ -1,0 +1,64 @@
+"""The harness itself: a peer that resets or vanishes is a verdict, never a crash."""
+
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.contract.implementations import target
+from tests.contract.session import Conn, ContractFailure, Session
+from tests.procs import WAIT
+
+
+@pytest.fixture
+def reset_conn() -> Iterator[tuple[Session, Conn]]:
+    """A client connection that its server has reset (SO_LINGER 0) once the
+    client was fully connected."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(WAIT)
+    connected = threading.Event()
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        connected.wait(WAIT)
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        conn.close()
+
+    thread = threading.Thread(target=serve)
+    thread.start()
+    try:
+        session = Session(target("v4_select"), target=listener.getsockname()[:2])
+        conn = session.connect()
+        connected.set()
+        # The server's RST arrives as soon as it closes; recv sees it as a close.
+        assert conn._recv(1, time.monotonic() + WAIT) == b""
+        yield session, conn
+    finally:
+        connected.set()
+        thread.join(WAIT)
+        listener.close()
+    assert not thread.is_alive()
+
+
+def test_send_to_a_reset_peer_is_a_contract_failure(reset_conn: tuple[Session, Conn]) -> None:
+    session, conn = reset_conn
+    with pytest.raises(ContractFailure) as failure:
+        for _ in range(100):  # the first send may be buffered before the RST is seen
+            conn.send(b"x" * 65536)
+    assert failure.value.what.startswith("client1 sends")
+    assert "Error" in str(failure.value.observed)
+    assert any("failed:" in line for line in session.transcript)
+
+
+def test_shutdown_of_a_reset_connection_is_a_contract_failure(
+        reset_conn: tuple[Session, Conn]) -> None:
+    _, conn = reset_conn
+    with pytest.raises(ContractFailure) as failure:
+        conn.shutdown_write()
+    assert "shuts down" in failure.value.what
+    assert "ENOTCONN" in failure.value.observed or "not connected" in failure.value.observed

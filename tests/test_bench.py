@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
-from bench import loadgen, report, runner, servers, stats, syscalls
-from bench.idle import IdleConnections
-from bench.registry import by_name, implementations
-from bench.servers import Server, nginx_path, start_nginx
 from modern.common import CONVERSATIONS
+from sockbench import loadgen, report, runner, servers, stats, syscalls
+from sockbench.idle import IdleConnections
+from sockbench.registry import by_name, implementations
+from sockbench.servers import Server, nginx_path, start_nginx
 from tests.conftest import require
 from tests.procs import WAIT, Proc, python_module, read_until_close, run
 
@@ -141,7 +141,7 @@ def test_a_silent_server_is_an_error_not_a_hang() -> None:
 
 
 def _bench(*args: str) -> Any:
-    return run(python_module("bench", *args), timeout=CLI_WAIT)
+    return run(python_module("sockbench", *args), timeout=CLI_WAIT)
 
 
 def test_quick_greet_writes_the_documented_json(tmp_path: Path) -> None:

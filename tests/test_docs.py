@@ -14,7 +14,7 @@ the line before it (Mermaid diagrams excepted):
 - ``<!-- not run: REASON -->``: shown only, such as a server that runs until
   Ctrl-C.
 - ``<!-- bench: PART -->``: a part of the benchmark's report (a scenario's
-  table, ``models``, ``targets``, ``machine``) exactly as ``python -m bench
+  table, ``models``, ``targets``, ``machine``) exactly as ``python -m sockbench
   --from docs/perf/bench.json`` prints it: measured figures come from the
   committed run, not from hand.
 
@@ -33,8 +33,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from bench import report
 from compat.run import find_python2
+from sockbench import report
 from tests.conftest import require
 from tests.procs import REPO, Proc, run
 
@@ -156,7 +156,7 @@ def measured() -> dict[str, list[str]]:
 def test_measured_figures_are_those_of_the_committed_run(block: Block) -> None:
     assert block.arg in measured(), f"{block.where}: the report has no part {block.arg!r}"
     assert block.text == "\n".join(measured()[block.arg]), (
-        f"{block.where}: not what `python -m bench --from {MEASURED.relative_to(REPO)}` "
+        f"{block.where}: not what `python -m sockbench --from {MEASURED.relative_to(REPO)}` "
         f"prints for {block.arg!r}")
 
 

@@ -26,12 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bench import loadgen, report, stats, syscalls
-from bench.idle import IdleConnections
-from bench.registry import Implementation, python2
-from bench.servers import Server, nginx_path, start_nginx
 from compat.loops import uvloop_available
 from modern.common import CONVERSATIONS
+from sockbench import loadgen, report, stats, syscalls
+from sockbench.idle import IdleConnections
+from sockbench.registry import Implementation, python2
+from sockbench.servers import Server, nginx_path, start_nginx
 
 HOST = "127.0.0.1"
 

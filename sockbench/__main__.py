@@ -31,10 +31,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench import report, runner
-from bench.registry import by_name, implementations
-from bench.servers import ServerError
 from modern.common import OneLineParser
+from sockbench import report, runner
+from sockbench.registry import by_name, implementations
+from sockbench.servers import ServerError
 
 SCENARIOS = ("greet", "chat", "stream", "idle", "syscalls")
 # Idle connections are held by this process and by the server: two descriptors
@@ -65,7 +65,7 @@ def _levels(text: str) -> tuple[int, ...]:
 
 
 def parser() -> OneLineParser:
-    p = OneLineParser(prog="python -m bench", description=__doc__.splitlines()[0],
+    p = OneLineParser(prog="python -m sockbench", description=__doc__.splitlines()[0],
                 epilog="\n".join(__doc__.splitlines()[2:]),
                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true",
@@ -153,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def draw(result: dict[str, Any], directory: Path) -> None:
-    from bench import plot  # matplotlib is optional: imported only when asked for
+    from sockbench import plot  # matplotlib is optional: imported only when asked for
 
     directory.mkdir(exist_ok=True)
     for path in plot.charts(result, directory):

@@ -21,7 +21,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TypeVar
 
-from bench.registry import REPO
+from sockbench.registry import REPO
 
 T = TypeVar("T")
 

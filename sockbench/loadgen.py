@@ -37,7 +37,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from bench.servers import cpu_seconds
+from sockbench.servers import cpu_seconds
 
 READ = select.POLLIN
 WRITE = select.POLLOUT

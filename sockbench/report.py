@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bench.registry import MODEL_VARIANTS
+from sockbench.registry import MODEL_VARIANTS
 
 # The layout of the JSON report; a report of another layout cannot be replayed.
 SCHEMA = 2

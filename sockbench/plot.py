@@ -16,8 +16,8 @@ matplotlib.use("Agg")  # before pyplot is imported: files, no display
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
-from bench.report import model
-from bench.syscalls import FD_SETSIZE
+from sockbench.report import model
+from sockbench.syscalls import FD_SETSIZE
 
 UNITS = {"greet": ("conn_per_s", "connections per second"),
          "chat": ("conn_per_s", "connections per second"),

@@ -110,9 +110,20 @@ class Events:
             self._emit(f"disconnected {format_address(address)}")
 
 
+_log_lock = threading.Lock()
+
+
 def log(message: str) -> None:
-    """A diagnostic: one line on standard error."""
-    print(message, file=sys.stderr, flush=True)
+    """A diagnostic: one line on standard error, written whole.
+
+    Not ``print``: it writes the message and its newline in two calls, so two
+    handler threads logging at once produce one line with both messages.  One
+    write under a lock keeps threads apart; forked children each write one
+    short line, which a pipe keeps whole (far below PIPE_BUF).
+    """
+    with _log_lock:
+        sys.stderr.write(message + "\n")
+        sys.stderr.flush()
 
 
 def fail(message: str) -> NoReturn:

@@ -44,6 +44,12 @@ def show(data: bytes, limit: int = 80) -> str:
     return f"{data[:limit]!r}... ({len(data)} bytes)"
 
 
+def show_event(event: Event, limit: int = 160) -> str:
+    """An event line for a transcript, shortened past ``limit`` characters."""
+    text = str(event)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
 def readable(sock: socket.socket, timeout: float) -> bool:
     """Whether ``sock`` has something to read (or has closed) within ``timeout``.
 
@@ -220,8 +226,7 @@ class Session:
             event = parse_legacy(line) if self.impl.legacy else parse_modern(line)
             if event is not None:
                 self._events.append(event)
-                text = str(event)
-                self.note(f"event: {text if len(text) <= 160 else text[:160] + '...'}")
+                self.note(f"event: {show_event(event)}")
         return self._events
 
     # -- clients ------------------------------------------------------------
@@ -285,7 +290,7 @@ class Session:
         if not result or not result[0]:
             result[:] = [ready(self.events())]
         if not result[0]:
-            observed = [str(e) for e in self._events[-10:]]
+            observed = [show_event(e) for e in self._events[-10:]]
             status = "" if proc.alive() else f"; the server exited with status {proc.wait()}"
             raise ContractFailure(what, expected, f"events {observed}{status}")
         return result[0]
@@ -320,6 +325,15 @@ class Session:
         self.wait_events(lambda _: printed_matches(data, self.received_by(conn), legacy),
                          f"'received' events carrying {show(data, 40)}",
                          f"the {len(data)} bytes sent, in order")
+
+    def forget(self) -> None:
+        """Close every client and forget the events seen so far: the next
+        conversation on the same server starts with a clean record."""
+        self.events()
+        for conn in self.conns:
+            conn.sock.close()
+        self.conns.clear()
+        self._events.clear()
 
     # -- the end --------------------------------------------------------------
 

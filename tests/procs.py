@@ -154,6 +154,23 @@ class Proc:
         """PIDs of this process's children that exited and were not reaped (Linux)."""
         return [pid for pid, state in self.children().items() if state == "Z"]
 
+    def busy_seconds(self) -> float:
+        """Time its threads have spent running or waiting to run, so far (Linux).
+
+        Unlike CPU time, this does not depend on how busy the machine is: a
+        process that never sleeps accrues a second per second even when other
+        processes hold every core, and a sleeping one accrues nothing.
+        """
+        total = 0
+        for tid in os.listdir(f"/proc/{self.pid}/task"):
+            try:
+                stat = Path(f"/proc/{self.pid}/task/{tid}/schedstat").read_text()
+            except FileNotFoundError:  # the thread ended meanwhile
+                continue
+            on_cpu, waiting, _ = stat.split()
+            total += int(on_cpu) + int(waiting)
+        return total / 1e9
+
     def cpu_seconds(self) -> float:
         """User plus system CPU time so far, from /proc (Linux)."""
         fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()

@@ -47,10 +47,10 @@ UNITS = {"greet": "connections per second",
          "stream": "MB/s taken in (10⁶ bytes; 32-byte messages)"}
 
 
-def _legend_outside(axes: Axes, handles: list[Any] | None = None, **options: Any) -> None:
+def _legend_outside(axes: Axes, handles: list[Any] | None = None) -> None:
     # Beside the plot, never over it: a legend inside hides the lines under it.
     axes.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0),
-                borderaxespad=0.0, fontsize=7, **options)
+                borderaxespad=0.0, fontsize=7)
 
 
 def _rates(scenario: str, result: dict[str, Any]) -> tuple[float, float, float]:

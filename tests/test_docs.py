@@ -19,12 +19,14 @@ the line before it (Mermaid diagrams excepted):
   committed run, not from hand.
 
 A Chinese page is in step with its English one when both have the same
-sections, excerpts, commands and diagrams, and each links to the other.
+sections, tables (row for row), excerpts, commands and diagrams, and each
+links to the other.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import re
 import shlex
@@ -40,8 +42,11 @@ from tests.procs import REPO, Proc, run
 
 GUIDES = {"docs/migration.md": "docs/zh-CN/migration.md",
           "docs/io-models.md": "docs/zh-CN/io-models.md"}
-TRANSLATIONS = {"README.md": "README.zh-CN.md", **GUIDES}
-PAGES = [page for pair in TRANSLATIONS.items() for page in pair] + ["docs/performance.md"]
+TRANSLATIONS = {"README.md": "README.zh-CN.md", **GUIDES,
+                "docs/performance.md": "docs/zh-CN/performance.md",
+                "docs/reliability.md": "docs/zh-CN/reliability.md",
+                "legacy/README.md": "legacy/README.zh-CN.md"}
+PAGES = [page for pair in TRANSLATIONS.items() for page in pair]
 # README.md is maintained with the code and shows its commands unmarked; every
 # other page marks every block.
 MARKED = [page for page in PAGES if page != "README.md"]
@@ -239,9 +244,12 @@ def links_to(page: str, other: str) -> bool:
 
 
 def shape(page: str) -> dict[str, object]:
-    """What a translation must keep: sections, excerpts, commands, diagrams."""
+    """What a translation must keep: sections, tables, excerpts, commands, diagrams."""
     return {
         "headings": headings(page),
+        "table rows": [sum(1 for _ in rows) for is_row, rows in
+                       itertools.groupby(prose(page), lambda line: line.startswith("|"))
+                       if is_row],
         "excerpts": [(b.arg, b.text) for b in blocks(page) if b.kind == "excerpt"],
         "commands": [b.commands() for b in blocks(page) if b.lang == "sh"],
         "run options": [b.arg for b in blocks(page) if b.kind == "run"],

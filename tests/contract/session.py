@@ -29,6 +29,10 @@ LIMIT_NOFILE = ("import os, resource, sys; n = int(sys.argv[1]); "
                 "os.execvp(sys.argv[2], sys.argv[2:])")
 
 
+# The longest any wait for events may take while the server keeps printing.
+PROGRESS_CAP = 8 * WAIT
+
+
 class ContractFailure(AssertionError):
     """A case's expectation that an implementation did not meet."""
 
@@ -276,7 +280,13 @@ class Session:
 
     def wait_events(self, ready: Callable[[list[Event]], Any], what: str,
                     expected: object) -> Any:
-        """Wait until ``ready(events)`` is true; its value, or a ContractFailure."""
+        """Wait until ``ready(events)`` is true; its value, or a ContractFailure.
+
+        The bound is on silence, not on the whole wait: WAIT seconds with no
+        new output line fails, as does PROGRESS_CAP in all.  A server that is
+        still reporting a 16 MiB payload or a thousand connections on a busy
+        machine is making progress; one that has stopped is not.
+        """
         if self.proc is None:
             return None
         proc = self.proc
@@ -286,7 +296,12 @@ class Session:
             result[:] = [ready(self.events())]
             return bool(result[0]) or not proc.alive()
 
-        proc.wait_until(check)
+        cap = time.monotonic() + PROGRESS_CAP
+        while True:
+            seen = len(proc.lines)
+            if (proc.wait_until(check) or len(proc.lines) == seen
+                    or time.monotonic() > cap):
+                break
         if not result or not result[0]:
             result[:] = [ready(self.events())]
         if not result[0]:

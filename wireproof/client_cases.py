@@ -13,9 +13,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from modern.common import CONVERSATIONS
-from tests.contract.implementations import Client
-from tests.contract.session import ContractFailure, Session, show
-from tests.procs import Proc
+from wireproof.implementation import Client
+from wireproof.procs import Proc
+from wireproof.session import ContractFailure, Session, show
 
 # The timeout handed to a modern client, and how much longer any client may
 # take before it counts as hung.

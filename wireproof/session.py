@@ -19,9 +19,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from modern.common import CONVERSATIONS, format_address
-from tests.contract.events import Address, Event, parse_legacy, parse_modern, printed_matches
-from tests.contract.implementations import Implementation
-from tests.procs import WAIT, Proc
+from wireproof.events import Address, Event, parse_legacy, parse_modern, printed_matches
+from wireproof.implementation import Implementation
+from wireproof.procs import WAIT, Proc
 
 # Runs a command with RLIMIT_NOFILE set to argv[1]: python -c LIMIT_NOFILE N CMD...
 LIMIT_NOFILE = ("import os, resource, sys; n = int(sys.argv[1]); "

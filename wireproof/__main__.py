@@ -16,9 +16,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from modern.common import CONVERSATIONS
 from wireproof.check import Unreachable, check
 from wireproof.events import Address
+from wireproof.originals import CONVERSATIONS
 
 
 def address(text: str) -> Address:

@@ -9,30 +9,19 @@ crosses the wire.
 from __future__ import annotations
 
 import functools
-import socket
 from collections.abc import Callable
 from pathlib import Path
 
 from wireproof.cases import CASES
 from wireproof.events import Address
 from wireproof.implementation import target
-from wireproof.procs import WAIT
 from wireproof.report import Results
-from wireproof.session import Session
+from wireproof.session import ConnectFailure, Session
 from wireproof.verdicts import attempt, decide
 
 
 class Unreachable(Exception):
     """Nothing accepts connections at the address given: no case can run."""
-
-
-def reachable(address: Address) -> None:
-    """Connect once and close; :class:`Unreachable` if that fails."""
-    try:
-        socket.create_connection(address, timeout=WAIT).close()
-    except OSError as exc:
-        raise Unreachable(f"cannot connect to {address[0]}:{address[1]}: "
-                          f"{exc.strerror or exc}") from None
 
 
 def check(address: Address, like: str, report: Path | None = None,
@@ -41,17 +30,21 @@ def check(address: Address, like: str, report: Path | None = None,
     """Run every case that applies to a target speaking ``like`` at
     ``address``; 0 if none failed, 1 otherwise.  ``say`` gets one line per
     case and the summary last."""
-    reachable(address)
     impl = target(like)
     cases = [case for case in CASES if case.applies(impl) and only(case.id)]
     results = Results([impl.name], [{"id": c.id, "description": c.description} for c in CASES])
     failed = 0
-    for case in cases:
+    for number, case in enumerate(cases):
         session = Session(impl, address)
         try:
             failure = attempt(functools.partial(case.run, session))
         finally:
             session.close()
+        if isinstance(failure, ConnectFailure) and number == 0 and not session.conns:
+            # Found here rather than by a probe connection first: some
+            # originals die of a client that closes without reading.
+            raise Unreachable(f"cannot connect to {address[0]}:{address[1]}: "
+                              f"{failure.error.strerror or failure.error}")
         verdict = decide(impl.name, case.id, case.description, failure, "")
         results.record(impl.name, case.id, verdict.verdict, verdict.reason, session.transcript)
         say(f"{verdict.verdict:4} {case.id}")

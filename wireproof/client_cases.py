@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from modern.common import CONVERSATIONS
 from wireproof.implementation import Client
+from wireproof.originals import CONVERSATIONS
 from wireproof.procs import Proc
 from wireproof.session import ContractFailure, Session, show
 

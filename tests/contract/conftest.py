@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from modern.common import CONVERSATIONS
 from tests.contract import implementations
 from wireproof.implementation import Implementation, target
+from wireproof.originals import CONVERSATIONS
 
 VERDICT = "contract-verdict"
 

@@ -18,8 +18,9 @@ from collections.abc import Callable
 
 from compat.loops import uvloop_available
 from compat.run import find_python2
-from modern.common import CONVERSATIONS, PORTS
+from modern.common import PORTS
 from wireproof.implementation import Client, Implementation
+from wireproof.originals import CONVERSATIONS
 from wireproof.procs import python_module
 
 # The conversation each legacy client speaks, and so the servers it can talk to.

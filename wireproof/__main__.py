@@ -2,23 +2,32 @@
 
   check   the contract's wire-level cases against a server already running,
           speaking one of the legacy conversations (--like)
+  diff    the same client sessions against a primary (the original), a
+          secondary (the original again) and a candidate (the port): every
+          difference, except where primary and secondary differ too (noise)
 
 Every wait is bounded; network traffic is whatever the addresses given say
-(the tests use loopback only).  Exit status: 0 when nothing failed, 1 when a
-case failed, 2 when it cannot run (a usage error, an address
-that refuses connections).
+(the tests use loopback only).  Exit status: 0 when nothing failed or
+differed, 1 when a case failed or the candidate differed, 2 when it cannot
+run (a usage error, a server that does not start, an address that refuses
+connections, a malformed sessions file).
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from wireproof import sessions
 from wireproof.check import Unreachable, check
+from wireproof.codec import FormatError
+from wireproof.diff import diff, summary, write_report
 from wireproof.events import Address
 from wireproof.originals import CONVERSATIONS
+from wireproof.servers import ServerError, Spec
 
 
 def address(text: str) -> Address:
@@ -47,18 +56,69 @@ def parser() -> argparse.ArgumentParser:
                      help="write DIR/report.json and DIR/report.md")
     one.add_argument("-k", dest="only", metavar="CASE", action="append",
                      help="run only this case (repeatable)")
+    two = commands.add_parser(
+        "diff", help="primary, secondary, candidate: what the candidate does differently",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Run the same client sessions against a primary (the original), a "
+                    "secondary (the original again) and a candidate (its port), and "
+                    "report every observation where the candidate differs from the "
+                    "primary; where the primary and secondary differ too, that is noise, "
+                    "reported as such.  Each server is HOST:PORT of one already running, "
+                    "or a command that the tool starts with {port} replaced by a free "
+                    "port, for example\n\n  python -m compat.run legacy/v4_poll.py "
+                    "--port {port}\n\nand stops on the way out.",
+        epilog=sessions.__doc__)
+    two.add_argument("--primary", required=True, metavar="SERVER", type=Spec,
+                     help="HOST:PORT, or a command with {port}")
+    two.add_argument("--candidate", required=True, metavar="SERVER", type=Spec,
+                     help="HOST:PORT, or a command with {port}")
+    two.add_argument("--secondary", metavar="SERVER", type=Spec,
+                     help="default: a second instance of the primary's command (for a "
+                          "primary given as HOST:PORT: none, and no noise filtering)")
+    two.add_argument("--sessions", metavar="FILE", type=Path,
+                     help="the client sessions to run (default: the built-in battery of "
+                          "generic probes)")
+    two.add_argument("--report", metavar="DIR", type=Path,
+                     help="write DIR/diff.json and DIR/diff.md")
+    two.add_argument("--events", action="store_true",
+                     help="compare the standard output of the servers the tool started "
+                          "too, after normalising addresses, ports, object ids and PIDs")
     return top
+
+
+def run_check(args: argparse.Namespace) -> int:
+    only = set(args.only or ())
+    return check(args.target, args.like, args.report,
+                 lambda case_id: not only or case_id in only)
+
+
+def run_diff(args: argparse.Namespace) -> int:
+    chosen = sessions.load(args.sessions) if args.sessions else sessions.battery()
+    outcome = diff(args.primary, args.candidate, args.secondary, chosen, args.events)
+    for finding in outcome.findings:
+        print(finding.line())
+    if args.report:
+        write_report(outcome, args.report)
+    print(summary(outcome))
+    return 1 if outcome.differences else 0
+
+
+def stop_on_sigterm(signum: int, frame: object) -> None:
+    # Unwinds like Ctrl-C, so that the servers started are stopped too.
+    raise KeyboardInterrupt
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    only = set(args.only or ())
+    signal.signal(signal.SIGTERM, stop_on_sigterm)
     try:
-        return check(args.target, args.like, args.report,
-                     lambda case_id: not only or case_id in only)
-    except Unreachable as exc:
+        return run_check(args) if args.command == "check" else run_diff(args)
+    except (Unreachable, ServerError, FormatError) as exc:
         print(f"wireproof: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("wireproof: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -144,11 +144,12 @@ def compare_copy(index: int, session: ClientSession, copy: int,
 
 def compare(outcome: Outcome) -> None:
     for i, session in enumerate(outcome.sessions):
-        alike: dict[tuple[int, str, bool, str], Finding] = {}
+        # The copies of a session differ alike: one finding, counted.
+        alike: dict[tuple[int, str, bool], Finding] = {}
         for copy in range(len(outcome.observed["primary"][i])):
             seen = {role: outcome.observed[role][i][copy] for role in outcome.observed}
             for finding in compare_copy(i, session, copy, seen, outcome.filtering):
-                key = (finding.step, finding.what, finding.noise, finding.detail)
+                key = (finding.step, finding.what, finding.noise)
                 if key in alike:
                     alike[key].copies += 1
                 else:

@@ -138,17 +138,36 @@ class Connection:
             await self.task
 
 
-async def run_copy(address: Address, session: ClientSession) -> list[Observed]:
+    async def heard(self, timeout: float) -> None:
+        """Wait until the first byte or the end has come, or ``timeout``."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not self.buffer and self.state == "open" and loop.time() < deadline:
+            await self._until(False, deadline - loop.time())
+
+
+async def run_copy(address: Address, session: ClientSession,
+                   after: asyncio.Event | None = None,
+                   then: asyncio.Event | None = None) -> list[Observed]:
     """One copy of ``session`` against ``address``: an observation per step,
-    and one for how the connection ended."""
+    and one for how the connection ended.  It connects once ``after`` is set,
+    and sets ``then`` once it has heard from the server (see stagger_ms)."""
     try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(*address),
-                                                CONNECT_TIMEOUT)
-    except TimeoutError:
-        return [Observed("connect", "timeout")]
-    except OSError as exc:
-        return [Observed("connect", f"error: {type(exc).__name__}")]
-    conn = Connection(reader, writer)
+        if after is not None:
+            await after.wait()
+        try:
+            reader, writer = await asyncio.wait_for(asyncio.open_connection(*address),
+                                                    CONNECT_TIMEOUT)
+        except TimeoutError:
+            return [Observed("connect", "timeout")]
+        except OSError as exc:
+            return [Observed("connect", f"error: {type(exc).__name__}")]
+        conn = Connection(reader, writer)
+        if then is not None:
+            await conn.heard((session.stagger_ms or 0) / 1000)
+    finally:
+        if then is not None:
+            then.set()
     seen = [Observed("connect", "ok")]
     try:
         for step in session.steps[1:]:
@@ -177,5 +196,10 @@ async def run_copy(address: Address, session: ClientSession) -> list[Observed]:
 
 async def run_session(address: Address, session: ClientSession) -> list[list[Observed]]:
     """Every copy of ``session`` at once; their observations, copy by copy."""
-    return list(await asyncio.gather(*(run_copy(address, session)
-                                       for _ in range(session.copies))))
+    if session.stagger_ms is None:
+        return list(await asyncio.gather(*(run_copy(address, session)
+                                           for _ in range(session.copies))))
+    turns = [asyncio.Event() for _ in range(session.copies + 1)]
+    turns[0].set()
+    return list(await asyncio.gather(*(run_copy(address, session, turns[i], turns[i + 1])
+                                       for i in range(session.copies))))

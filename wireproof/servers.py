@@ -25,6 +25,9 @@ from wireproof.procs import WAIT, Proc
 
 ADDRESS = re.compile(r"^(?:\[(?P<v6>[^\]]+)\]|(?P<v4>[^\s:\[\]]+)):(?P<port>\d+)$")
 LISTEN = "0A"  # TCP_LISTEN in /proc/net/tcp
+# How long a server may take to listen: an original under Python 2.7 on a
+# busy machine takes seconds.
+STARTUP = 2 * WAIT
 
 
 class ServerError(Exception):
@@ -97,9 +100,9 @@ class Started:
 
     def ready(self) -> None:
         """Wait until the port accepts connections; ServerError if the server
-        exits first or takes longer than WAIT (then it is stopped)."""
+        exits first or takes longer than STARTUP (then it is stopped)."""
         port = self.address[1]
-        deadline = time.monotonic() + WAIT
+        deadline = time.monotonic() + STARTUP
         while True:
             ready = _listening(port)
             if ready is None:
@@ -111,7 +114,7 @@ class Started:
                 self.stop()
                 last = (self.proc.stderr.strip().splitlines() or ["(nothing on stderr)"])[-1]
                 why = (f"exited with status {status}" if status is not None
-                       else f"not listening on port {port} after {WAIT:g} s")
+                       else f"not listening on port {port} after {STARTUP:g} s")
                 raise ServerError(f"the {self.role} server did not start ({why}): {last}")
             self.proc.wait_until(lambda: not self.proc.alive(), 0.02)
 

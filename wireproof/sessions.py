@@ -39,7 +39,10 @@ Each session is one client connection; its ``steps`` run in order:
 A session that does not end itself with ``close`` or ``reset`` ends with a
 read until the server closes or is quiet for ``"end_quiet_ms"`` (default
 300), then a close; how it ended is observed too.  ``"copies": N`` runs N
-copies of the session at once, each observed on its own.  Bytes (``data``)
+copies of the session at once, each observed on its own; with
+``"stagger_ms": T`` they connect one after another, each once the one before
+has received its first byte, been closed, or waited T ms (so that a burst
+does not overflow a short listen queue), and then go on together.  Bytes (``data``)
 are a JSON string, meaning its UTF-8 encoding, or ``{"base64": "..."}`` for
 any bytes (see :mod:`wireproof.codec`).  ``record`` writes this format, adding a ``pause``
 for each gap it saw.
@@ -92,6 +95,7 @@ class ClientSession:
     steps: tuple[Step, ...]
     copies: int = 1
     end_quiet_ms: int = DEFAULT_END_QUIET_MS
+    stagger_ms: int | None = None
 
 
 def _int(raw: dict[str, Any], key: str, where: str, default: int | None = None,
@@ -152,7 +156,8 @@ def parse_session(raw: Any, where: str) -> ClientSession:
     copies = _int(raw, "copies", where, 1, 1)
     end_quiet = _int(raw, "end_quiet_ms", where, DEFAULT_END_QUIET_MS, 1)
     assert copies is not None and end_quiet is not None
-    return ClientSession(name, steps, copies, end_quiet)
+    return ClientSession(name, steps, copies, end_quiet,
+                         _int(raw, "stagger_ms", where, None, 1))
 
 
 def load(path: Path) -> list[ClientSession]:
@@ -204,6 +209,8 @@ def session_json(session: ClientSession) -> dict[str, Any]:
         out["copies"] = session.copies
     if session.end_quiet_ms != DEFAULT_END_QUIET_MS:
         out["end_quiet_ms"] = session.end_quiet_ms
+    if session.stagger_ms is not None:
+        out["stagger_ms"] = session.stagger_ms
     return out
 
 
@@ -247,11 +254,15 @@ def battery() -> list[ClientSession]:
                                             QUIET, Step("reset"))),
         ClientSession("served after a reset", (CONNECT, QUIET, _send(b"still there?\n"),
                                                QUIET, Step("close"))),
+        # Staggered: fifty connections in one burst overflow an original's
+        # listen queue of 5, and those left out are served only as they
+        # retransmit, up to tens of seconds later.
         ClientSession("50 at once", (CONNECT, QUIET, _send(b"one of fifty\n"), QUIET,
-                                     Step("close")), copies=50),
+                                     Step("close")), copies=50, stagger_ms=50),
         ClientSession("slow sender", (CONNECT, QUIET,
                                       _send(b"one byte at a time\n", chunk=1, gap_ms=10),
                                       QUIET, Step("close"))),
+        ClientSession("reset at once", (CONNECT, Step("reset"))),
         ClientSession("silence then a line", (CONNECT, Step("pause", quiet_ms=1000),
                                               _send(b"after silence\n"), QUIET,
                                               Step("close"))),

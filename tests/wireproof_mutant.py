@@ -62,6 +62,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
     listener = socket.create_server(("127.0.0.1", args.port))
+    print(f"listening on 127.0.0.1:{listener.getsockname()[1]}", flush=True)
     lines = Counter()
     kept = []
     while True:

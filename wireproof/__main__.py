@@ -5,6 +5,8 @@
   diff    the same client sessions against a primary (the original), a
           secondary (the original again) and a candidate (the port): every
           difference, except where primary and secondary differ too (noise)
+  record  a transparent proxy in front of the primary that writes each
+          connection through it as a session, for diff --sessions
 
 Every wait is bounded; network traffic is whatever the addresses given say
 (the tests use loopback only).  Exit status: 0 when nothing failed or
@@ -16,12 +18,13 @@ connections, a malformed sessions file).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from wireproof import sessions
+from wireproof import record, sessions
 from wireproof.check import Unreachable, check
 from wireproof.codec import FormatError
 from wireproof.diff import diff, summary, write_report
@@ -83,7 +86,31 @@ def parser() -> argparse.ArgumentParser:
     two.add_argument("--events", action="store_true",
                      help="compare the standard output of the servers the tool started "
                           "too, after normalising addresses, ports, object ids and PIDs")
+    three = commands.add_parser(
+        "record", help="a recording proxy: real traffic becomes sessions for diff",
+        description="Listen on --listen, forward every connection both ways to "
+                    "--upstream byte for byte, and write each one to --out as a session "
+                    "(what the client sent, its pauses, the bytes the server answered, "
+                    "how it ended), rewritten after each connection.  Runs until "
+                    "SIGINT/SIGTERM, or --count connections.  Prints 'listening on "
+                    "HOST:PORT' first (port 0 picks a free one).")
+    three.add_argument("--listen", metavar="HOST:PORT", type=address, required=True)
+    three.add_argument("--upstream", metavar="HOST:PORT", type=address, required=True)
+    three.add_argument("--out", metavar="FILE", type=Path, required=True)
+    three.add_argument("--count", type=int, metavar="N",
+                       help="stop after recording N connections")
     return top
+
+
+def run_record(args: argparse.Namespace) -> int:
+    try:
+        asyncio.run(record.serve(args.listen, args.upstream, args.out, args.count))
+    except KeyboardInterrupt:
+        pass  # the way to stop it
+    except OSError as exc:
+        raise ServerError(f"cannot listen on {args.listen[0]}:{args.listen[1]}: "
+                          f"{exc.strerror or exc}") from None
+    return 0
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -112,7 +139,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     signal.signal(signal.SIGTERM, stop_on_sigterm)
     try:
-        return run_check(args) if args.command == "check" else run_diff(args)
+        run = {"check": run_check, "diff": run_diff, "record": run_record}[args.command]
+        return run(args)
     except (Unreachable, ServerError, FormatError) as exc:
         print(f"wireproof: {exc}", file=sys.stderr)
         return 2

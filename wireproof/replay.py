@@ -149,9 +149,10 @@ class Connection:
 async def run_copy(address: Address, session: ClientSession,
                    after: asyncio.Event | None = None,
                    then: asyncio.Event | None = None) -> list[Observed]:
-    """One copy of ``session`` against ``address``: an observation per step,
-    and one for how the connection ended.  It connects once ``after`` is set,
-    and sets ``then`` once it has heard from the server (see stagger_ms)."""
+    """One copy of ``session`` against ``address``: an observation per step
+    (the N-th for the N-th step), and one for how the connection ended.  It
+    connects once ``after`` is set, and sets ``then`` once it has heard from
+    the server (see stagger_ms)."""
     try:
         if after is not None:
             await after.wait()
@@ -177,6 +178,7 @@ async def run_copy(address: Address, session: ClientSession,
                 seen.append(await conn.read(step))
             elif step.op == "pause":
                 await asyncio.sleep((step.quiet_ms or 0) / 1000)
+                seen.append(Observed(step.describe(), "ok"))
             elif step.op == "shutdown":
                 seen.append(conn.shutdown(step))
             elif step.op == "reset":

@@ -215,9 +215,15 @@ def session_json(session: ClientSession) -> dict[str, Any]:
 
 
 def dump(sessions: list[ClientSession], path: Path) -> None:
-    document = {"sessions": [session_json(s) for s in sessions]}
-    path.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n",
-                    encoding="utf-8")
+    """Write ``sessions`` to ``path``: a step a line, to be read and edited."""
+    parts = []
+    for session in sessions:
+        head = session_json(session)
+        steps = head.pop("steps")
+        text = json.dumps(head, ensure_ascii=False)[:-1]
+        lines = ",\n   ".join(json.dumps(step, ensure_ascii=False) for step in steps)
+        parts.append(f'{text}, "steps": [\n   {lines}]}}')
+    path.write_text('{"sessions": [\n ' + ",\n ".join(parts) + "\n]}\n", encoding="utf-8")
 
 
 # -- the built-in battery ------------------------------------------------------

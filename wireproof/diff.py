@@ -67,6 +67,7 @@ class Finding:
     secondary: Any = None
     detail: str = ""
     copies: int = 1                # how many copies differ alike
+    label: str = ""                # the step's description
 
     def line(self) -> str:
         kind = "noise" if self.noise else "DIFF"
@@ -138,18 +139,19 @@ def compare_copy(index: int, session: ClientSession, copy: int,
                 detail += " (primary and secondary differ too)"
             found.append(Finding(index, session.name, copy, k, what, noise,
                                  part(p, what), part(c, what),
-                                 part(s, what) if s else None, f"{p.step}: {detail}"))
+                                 part(s, what) if s else None, f"{p.step}: {detail}",
+                                 label=p.step))
     return found
 
 
 def compare(outcome: Outcome) -> None:
     for i, session in enumerate(outcome.sessions):
         # The copies of a session differ alike: one finding, counted.
-        alike: dict[tuple[int, str, bool], Finding] = {}
+        alike: dict[tuple[int, str, str, bool], Finding] = {}
         for copy in range(len(outcome.observed["primary"][i])):
             seen = {role: outcome.observed[role][i][copy] for role in outcome.observed}
             for finding in compare_copy(i, session, copy, seen, outcome.filtering):
-                key = (finding.step, finding.what, finding.noise)
+                key = (finding.step, finding.label, finding.what, finding.noise)
                 if key in alike:
                     alike[key].copies += 1
                 else:

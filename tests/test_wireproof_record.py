@@ -80,3 +80,31 @@ def test_record_refuses_an_address_it_cannot_listen_on(tmp_path: Path) -> None:
     lines = result.stderr.decode().splitlines()
     assert result.returncode == 2 and len(lines) == 1, lines
     assert lines[0].startswith(f"wireproof: cannot listen on 127.0.0.1:{port}")
+
+
+# A client that sends a line and closes without waiting for the server to.
+CLIENT = ("import socket, sys; s = socket.create_connection(('127.0.0.1', int(sys.argv[1]))); "
+          "s.settimeout(5); assert s.recv(6) == b'hello\\n'; s.sendall(b'hi\\n'); "
+          "assert s.recv(3) == b'hi\\n'; s.shutdown(socket.SHUT_WR)")
+
+
+def test_record_runs_the_client_and_keeps_a_connection_the_server_never_closed(
+        tmp_path: Path) -> None:
+    out = tmp_path / "recorded.json"
+    # The no-close mutant never closes after its client: only the client's
+    # exit can end the recording.
+    upstream = Proc([sys.executable, "tests/wireproof_mutant.py", "no-close", "--port", "0"])
+    try:
+        host, port = upstream.listening()
+        result = run(python_module("wireproof", "record", "--listen", "127.0.0.1:0",
+                                   "--upstream", f"{host}:{port}", "--out", str(out),
+                                   "--client", f"{sys.executable} -c \"{CLIENT}\" {{port}}"),
+                     timeout=60)
+    finally:
+        upstream.kill()
+    assert result.returncode == 0, result.stderr.decode()
+    assert b"Traceback" not in result.stderr
+    (session,) = sessions.load(out)
+    assert [(s.op, s.data) for s in session.steps if s.op == "send"] == [("send", b"hi\n")]
+    assert [s.op for s in session.steps if s.op != "pause"] == [
+        "connect", "read", "send", "read", "shutdown", "close"]

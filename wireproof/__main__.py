@@ -7,6 +7,7 @@
           difference, except where primary and secondary differ too (noise)
   record  a transparent proxy in front of the primary that writes each
           connection through it as a session, for diff --sessions
+          (--client runs your client through it and stops when it exits)
 
 Every wait is bounded; network traffic is whatever the addresses given say
 (the tests use loopback only).  Exit status: 0 when nothing failed or
@@ -99,18 +100,22 @@ def parser() -> argparse.ArgumentParser:
     three.add_argument("--out", metavar="FILE", type=Path, required=True)
     three.add_argument("--count", type=int, metavar="N",
                        help="stop after recording N connections")
+    three.add_argument("--client", metavar="COMMAND",
+                       help="run this client command, with {port} replaced by the "
+                            "proxy's port, and stop once it has exited")
     return top
 
 
 def run_record(args: argparse.Namespace) -> int:
     try:
-        asyncio.run(record.serve(args.listen, args.upstream, args.out, args.count))
+        status = asyncio.run(record.serve(args.listen, args.upstream, args.out, args.count,
+                                          args.client))
     except KeyboardInterrupt:
-        pass  # the way to stop it
+        return 0  # the way to stop it
     except OSError as exc:
         raise ServerError(f"cannot listen on {args.listen[0]}:{args.listen[1]}: "
                           f"{exc.strerror or exc}") from None
-    return 0
+    return 0 if args.client is None or status == 0 else 1
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -141,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         run = {"check": run_check, "diff": run_diff, "record": run_record}[args.command]
         return run(args)
-    except (Unreachable, ServerError, FormatError) as exc:
+    except (Unreachable, ServerError, FormatError, record.ClientError) as exc:
         print(f"wireproof: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

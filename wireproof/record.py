@@ -8,14 +8,17 @@ sent, a ``pause`` for each gap of a millisecond or more before it sent, a
 ``shutdown`` where the client half-closed, a ``reset`` where it reset, a
 ``read`` until close where the server closed first).  The file is rewritten
 after each connection, so it is whole whenever the proxy stops: at
-SIGINT/SIGTERM or after ``--count`` connections.  ``diff --sessions FILE``
-replays it.
+SIGINT/SIGTERM, after ``--count`` connections, or once the ``--client``
+command it was given (run with ``{port}`` replaced by the proxy's port) has
+exited.  A connection still open when it stops is kept as closed by its
+client then.  ``diff --sessions FILE`` replays the file.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import shlex
 import socket
 import struct
 import sys
@@ -23,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wireproof.events import Address
+from wireproof.procs import WAIT
 from wireproof.sessions import ClientSession, Step, dump
 
 # Gaps shorter than this are the proxy's own scheduling, not the client's.
@@ -34,9 +38,14 @@ class Recording:
     """What crossed one connection, in order: (time, direction, bytes or an end)."""
 
     started: float
+    name: str
     events: list[tuple[float, str, bytes]] = field(default_factory=list)
+    client_done: asyncio.Event = field(default_factory=asyncio.Event)
+    writers: list[asyncio.StreamWriter] = field(default_factory=list)
+    task: asyncio.Task[None] | None = None
 
-    def session(self, name: str) -> ClientSession:
+    def session(self) -> ClientSession:
+        name = self.name
         steps = [Step("connect")]
         last = self.started
         pending_read = 0
@@ -79,7 +88,30 @@ class Recorder:
     def __init__(self, upstream: Address, out: Path, count: int | None) -> None:
         self.upstream, self.out, self.count = upstream, out, count
         self.sessions: list[ClientSession] = []
+        self.active: list[Recording] = []
+        self.connections = 0
         self.done = asyncio.Event()
+
+    def keep(self, recording: Recording) -> None:
+        self.sessions.append(recording.session())
+        dump(self.sessions, self.out)
+        print(f"recorded {recording.name}: {len(recording.events)} events", flush=True)
+        if self.count is not None and len(self.sessions) >= self.count:
+            self.done.set()
+
+    async def finish(self) -> None:
+        """Keep the connections still open, as closed by their clients now: a
+        server that never closes after its client did (as the v4 originals)
+        would otherwise keep them out of the recording for ever.  Then end
+        them, and their handlers."""
+        still, self.active = self.active, []
+        for recording in still:
+            self.keep(recording)
+            for writer in recording.writers:
+                writer.transport.abort()
+        tasks = [r.task for r in still if r.task is not None]
+        if tasks:
+            await asyncio.wait(tasks, timeout=WAIT)
 
     async def pump(self, recording: Recording, side: str, source: asyncio.StreamReader,
                    sink: asyncio.StreamWriter, other: asyncio.StreamWriter) -> None:
@@ -99,12 +131,17 @@ class Recorder:
         except OSError:
             # The far side is gone; its own pump records how.
             other.transport.abort()
+        finally:
+            if side == "client":
+                recording.client_done.set()
 
     async def handle(self, client_r: asyncio.StreamReader,
                      client_w: asyncio.StreamWriter) -> None:
         loop = asyncio.get_running_loop()
-        recording = Recording(loop.time())
         peer = client_w.get_extra_info("peername")
+        self.connections += 1
+        recording = Recording(loop.time(), f"connection {self.connections} from "
+                                           f"{peer[0]}:{peer[1]}")
         try:
             server_r, server_w = await asyncio.open_connection(*self.upstream)
         except OSError as exc:
@@ -112,6 +149,9 @@ class Recorder:
                   f"{self.upstream[1]}: {exc.strerror or exc}", file=sys.stderr, flush=True)
             _reset(client_w)
             return
+        recording.writers = [client_w, server_w]
+        recording.task = asyncio.current_task()
+        self.active.append(recording)
         try:
             await asyncio.gather(
                 self.pump(recording, "client", client_r, server_w, client_w),
@@ -121,19 +161,53 @@ class Recorder:
                 writer.close()
                 with contextlib.suppress(OSError):
                     await writer.wait_closed()
-        self.sessions.append(recording.session(f"connection {len(self.sessions) + 1} "
-                                               f"from {peer[0]}:{peer[1]}"))
-        dump(self.sessions, self.out)
-        print(f"recorded connection {len(self.sessions)}: {len(recording.events)} events",
-              flush=True)
-        if self.count is not None and len(self.sessions) >= self.count:
-            self.done.set()
+        if recording in self.active:
+            self.active.remove(recording)
+            self.keep(recording)
 
 
-async def serve(listen: Address, upstream: Address, out: Path, count: int | None) -> None:
+async def run_client(command: str, port: int) -> int | None:
+    """Run the client command against the proxy; its exit status (None if it
+    ran past WAIT twice over and was killed)."""
+    argv = shlex.split(command.replace("{port}", str(port)))
+    try:
+        proc = await asyncio.create_subprocess_exec(*argv, stdin=asyncio.subprocess.DEVNULL)
+    except OSError as exc:
+        raise ClientError(f"the client did not start: {argv[0]}: {exc.strerror}") from None
+    try:
+        return await asyncio.wait_for(proc.wait(), 2 * WAIT)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        return None
+
+
+class ClientError(Exception):
+    """The --client command could not be run; the message is one line."""
+
+
+async def serve(listen: Address, upstream: Address, out: Path, count: int | None,
+                client: str | None = None) -> int | None:
+    """Record until ``count`` connections, or (``client``) until the client
+    command has exited; the client's exit status, if there was one."""
     recorder = Recorder(upstream, out, count)
     server = await asyncio.start_server(recorder.handle, *listen)
     host, port = server.sockets[0].getsockname()[:2]
     print(f"listening on {host}:{port}", flush=True)
-    async with server:
-        await recorder.done.wait()
+    status = None
+    try:
+        async with server:
+            if client is None:
+                await recorder.done.wait()
+            else:
+                status = await run_client(client, port)
+                # Its sockets closed when it exited: let the proxy see that.
+                pending = [r.client_done.wait() for r in recorder.active]
+                if pending:
+                    await asyncio.wait_for(asyncio.gather(*pending), WAIT)
+                if status is None:
+                    print(f"record: the client ran past {2 * WAIT:g} s and was killed",
+                          file=sys.stderr, flush=True)
+    finally:
+        await recorder.finish()
+    return status

@@ -18,6 +18,8 @@ import pytest
 
 from tests.conftest import require
 from tests.contract.implementations import missing
+from tests.procs import REPO
+from wireproof import sessions
 from wireproof.ledger import LEDGER
 from wireproof.procs import python_module, run
 
@@ -204,3 +206,14 @@ def test_the_original_and_its_port_differ_only_where_the_ledger_says(
     assert not unexplained, output
     assert REQUIRED.get(original, set()) <= found, output
     assert status == (1 if found else 0)
+
+
+@pytest.mark.parametrize("page", ["docs/migration.md", "docs/zh-CN/migration.md"])
+def test_the_guides_example_sessions_file_is_valid(tmp_path: Path, page: str) -> None:
+    text = (REPO / page).read_text(encoding="utf-8")
+    example = text.split("<!-- not run: a sessions file, not a command -->\n```json\n")[1]
+    path = tmp_path / "example.json"
+    path.write_text(example.split("\n```\n")[0])
+    login, fifty = sessions.load(path)
+    assert login.steps[4].data == b"\x00\xff" and login.steps[4].chunk == 1
+    assert (fifty.copies, fifty.stagger_ms) == (50, 50)

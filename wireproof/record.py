@@ -87,6 +87,7 @@ def _reset(writer: asyncio.StreamWriter) -> None:
 class Recorder:
     def __init__(self, upstream: Address, out: Path, count: int | None) -> None:
         self.upstream, self.out, self.count = upstream, out, count
+        out.parent.mkdir(parents=True, exist_ok=True)
         self.sessions: list[ClientSession] = []
         self.active: list[Recording] = []
         self.connections = 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import shutil
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from tests.contract.implementations import missing
 from tests.procs import REPO
 from wireproof import sessions
 from wireproof.ledger import LEDGER
-from wireproof.procs import python_module, run
+from wireproof.procs import Proc, python_module, run
 
 DIFF_TIMEOUT = 240.0
 
@@ -217,3 +218,19 @@ def test_the_guides_example_sessions_file_is_valid(tmp_path: Path, page: str) ->
     login, fifty = sessions.load(path)
     assert login.steps[4].data == b"\x00\xff" and login.steps[4].chunk == 1
     assert (fifty.copies, fifty.stagger_ms) == (50, 50)
+
+
+def test_the_servers_it_started_are_stopped_when_it_is(tmp_path: Path) -> None:
+    diff = Proc(python_module("wireproof", "diff", "--primary", mutant("echo"),
+                              "--candidate", mutant("echo")))
+    try:
+        assert diff.line(0) is not None and diff.lines[0].startswith(b"ran ")
+        started = diff.children()
+        assert len(started) == 3, started
+        assert diff.stop(signal.SIGTERM) == 130
+    finally:
+        diff.kill()
+    assert diff.stderr.strip() == "wireproof: interrupted"
+    for pid in started:
+        assert not Path(f"/proc/{pid}").exists() or \
+            Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z", pid

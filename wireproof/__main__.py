@@ -42,6 +42,21 @@ def address(text: str) -> Address:
     return host.strip("[]"), int(port)
 
 
+DIFF_HELP = """\
+Run the same client sessions against a primary (the original), a secondary
+(the original again) and a candidate (its port), and report every
+observation where the candidate differs from the primary; where the primary
+and the secondary differ too, that is noise, reported as such.  Each server
+is HOST:PORT of one already running, or a command that the tool starts with
+{port} replaced by a free port, for example
+
+  python -m compat.run legacy/v4_poll.py --port {port}
+
+and stops on the way out.  Reports: DIR/diff.md (sessions x servers,
+Expected = primary, Observed = candidate, the summary last) and
+DIR/diff.json (every observation)."""
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="python -m wireproof", description=__doc__,
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -63,14 +78,7 @@ def parser() -> argparse.ArgumentParser:
     two = commands.add_parser(
         "diff", help="primary, secondary, candidate: what the candidate does differently",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Run the same client sessions against a primary (the original), a "
-                    "secondary (the original again) and a candidate (its port), and "
-                    "report every observation where the candidate differs from the "
-                    "primary; where the primary and secondary differ too, that is noise, "
-                    "reported as such.  Each server is HOST:PORT of one already running, "
-                    "or a command that the tool starts with {port} replaced by a free "
-                    "port, for example\n\n  python -m compat.run legacy/v4_poll.py "
-                    "--port {port}\n\nand stops on the way out.",
+        description=DIFF_HELP,
         epilog=sessions.__doc__)
     two.add_argument("--primary", required=True, metavar="SERVER", type=Spec,
                      help="HOST:PORT, or a command with {port}")

@@ -177,7 +177,7 @@ async def run_client(command: str, port: int) -> int | None:
         raise ClientError(f"the client did not start: {argv[0]}: {exc.strerror}") from None
     try:
         return await asyncio.wait_for(proc.wait(), 2 * WAIT)
-    except TimeoutError:
+    except asyncio.TimeoutError:
         proc.kill()
         await proc.wait()
         return None

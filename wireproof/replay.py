@@ -63,7 +63,7 @@ class Connection:
             return True
         try:
             await asyncio.wait_for(self.changed.wait(), max(timeout, 0))
-        except TimeoutError:
+        except asyncio.TimeoutError:
             return False
         return True
 
@@ -109,7 +109,7 @@ class Connection:
                 await asyncio.wait_for(self.writer.drain(), step.timeout_ms / 1000)
                 if step.gap_ms:
                     await asyncio.sleep(step.gap_ms / 1000)
-        except TimeoutError:
+        except asyncio.TimeoutError:
             return Observed(step.describe(), "timeout")
         except OSError as exc:
             return Observed(step.describe(), f"error: {type(exc).__name__}")
@@ -131,7 +131,7 @@ class Connection:
 
     async def close(self) -> None:
         self.writer.close()
-        with contextlib.suppress(OSError, TimeoutError):
+        with contextlib.suppress(OSError, asyncio.TimeoutError):
             await asyncio.wait_for(self.writer.wait_closed(), CONNECT_TIMEOUT)
         self.task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -159,7 +159,7 @@ async def run_copy(address: Address, session: ClientSession,
         try:
             reader, writer = await asyncio.wait_for(asyncio.open_connection(*address),
                                                     CONNECT_TIMEOUT)
-        except TimeoutError:
+        except asyncio.TimeoutError:
             return [Observed("connect", "timeout")]
         except OSError as exc:
             return [Observed("connect", f"error: {type(exc).__name__}")]

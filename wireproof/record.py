@@ -19,14 +19,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shlex
-import socket
-import struct
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from wireproof.events import Address
 from wireproof.procs import WAIT
+from wireproof.replay import reset
 from wireproof.sessions import ClientSession, Step, dump
 
 # Gaps shorter than this are the proxy's own scheduling, not the client's.
@@ -77,13 +76,6 @@ class Recording:
         return ClientSession(name, tuple(steps))
 
 
-def _reset(writer: asyncio.StreamWriter) -> None:
-    sock = writer.get_extra_info("socket")
-    with contextlib.suppress(OSError):
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    writer.transport.abort()
-
-
 class Recorder:
     def __init__(self, upstream: Address, out: Path, count: int | None) -> None:
         self.upstream, self.out, self.count = upstream, out, count
@@ -127,8 +119,8 @@ class Recorder:
                 sink.write_eof()
         except ConnectionResetError:
             recording.events.append((loop.time(), f"{side}-reset", b""))
-            _reset(sink)
-            _reset(other)
+            reset(sink)
+            reset(other)
         except OSError:
             # The far side is gone; its own pump records how.
             other.transport.abort()
@@ -148,7 +140,7 @@ class Recorder:
         except OSError as exc:
             print(f"record: {peer[0]}:{peer[1]}: upstream {self.upstream[0]}:"
                   f"{self.upstream[1]}: {exc.strerror or exc}", file=sys.stderr, flush=True)
-            _reset(client_w)
+            reset(client_w)
             return
         recording.writers = [client_w, server_w]
         recording.task = asyncio.current_task()

@@ -22,6 +22,14 @@ from wireproof.sessions import ClientSession, Step
 CONNECT_TIMEOUT = 5.0
 
 
+def reset(writer: asyncio.StreamWriter) -> None:
+    """Close with SO_LINGER 0: the peer gets a RST, not a FIN."""
+    sock = writer.get_extra_info("socket")
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
+
+
 @dataclass(frozen=True)
 class Observed:
     """What one step saw: an outcome and, for a read, the bytes."""
@@ -57,10 +65,8 @@ class Connection:
         self.changed.set()
         self.changed = asyncio.Event()
 
-    async def _until(self, ready: bool, timeout: float) -> bool:
+    async def _until(self, timeout: float) -> bool:
         """Wait for the next change, at most ``timeout`` s; False if none came."""
-        if ready:
-            return True
         try:
             await asyncio.wait_for(self.changed.wait(), max(timeout, 0))
         except asyncio.TimeoutError:
@@ -78,14 +84,14 @@ class Connection:
         deadline = loop.time() + step.timeout_ms / 1000
         if step.count is not None:
             while len(self.buffer) < step.count and self.state == "open":
-                if not await self._until(False, deadline - loop.time()):
+                if not await self._until(deadline - loop.time()):
                     return Observed(step.describe(), "timeout", self.take())
             if len(self.buffer) >= step.count:
                 return Observed(step.describe(), "count", self.take(step.count))
             return Observed(step.describe(), self.state, self.take())
         if step.until_close:
             while self.state == "open":
-                if not await self._until(False, deadline - loop.time()):
+                if not await self._until(deadline - loop.time()):
                     return Observed(step.describe(), "timeout", self.take())
             return Observed(step.describe(), self.state, self.take())
         assert step.quiet_ms is not None
@@ -93,7 +99,7 @@ class Connection:
             if loop.time() >= deadline:
                 return Observed(step.describe(), "timeout", self.take())
             quiet = min(step.quiet_ms / 1000, deadline - loop.time())
-            if not await self._until(False, quiet):
+            if not await self._until(quiet):
                 return Observed(step.describe(), "quiet", self.take())
         return Observed(step.describe(), self.state, self.take())
 
@@ -123,10 +129,7 @@ class Connection:
         return Observed(step.describe(), "ok")
 
     def reset(self, step: Step) -> Observed:
-        sock = self.writer.get_extra_info("socket")
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        self.writer.transport.abort()
+        reset(self.writer)
         return Observed(step.describe(), "ok")
 
     async def close(self) -> None:
@@ -143,7 +146,7 @@ class Connection:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while not self.buffer and self.state == "open" and loop.time() < deadline:
-            await self._until(False, deadline - loop.time())
+            await self._until(deadline - loop.time())
 
 
 async def run_copy(address: Address, session: ClientSession,

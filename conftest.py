@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from tests.contract import implementations
-from tests.contract.cases import CASES
-from tests.contract.client_cases import CLIENT_CASES
 from tests.contract.conftest import VERDICT, server_implementations, target_of
-from tests.contract.report import Results
+from wireproof.cases import CASES
+from wireproof.client_cases import CLIENT_CASES
+from wireproof.report import Results
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -22,7 +22,7 @@ from sockbench.idle import IdleConnections
 from sockbench.registry import by_name, implementations
 from sockbench.servers import Server, nginx_path, start_nginx
 from tests.conftest import require
-from tests.procs import WAIT, Proc, python_module, read_until_close, run
+from wireproof.procs import WAIT, Proc, python_module, read_until_close, run
 
 # The whole CLI run is bounded by this (a 1-round greet is a few seconds).
 CLI_WAIT = 50.0

@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from tests.procs import Proc, python_module, run
+from wireproof.procs import Proc, python_module, run
 
 SERVERS = ["blocking_server", "socketserver_server", "forking_server", "threading_server",
            "select_server", "poll_server", "selectors_server", "asyncio_server"]

@@ -14,7 +14,7 @@ import pytest
 
 from compat import bytestrings, forking, loops, py2names
 from compat.translate import diff, translate
-from tests.procs import python_module, run
+from wireproof.procs import python_module, run
 
 
 @pytest.fixture

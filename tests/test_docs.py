@@ -38,7 +38,8 @@ import pytest
 from compat.run import find_python2
 from sockbench import report
 from tests.conftest import require
-from tests.procs import REPO, Proc, run
+from tests.procs import REPO
+from wireproof.procs import Proc, run
 
 GUIDES = {"docs/migration.md": "docs/zh-CN/migration.md",
           "docs/io-models.md": "docs/zh-CN/io-models.md"}

@@ -10,7 +10,8 @@ import pytest
 
 from compat.run import find_python2
 from tests.conftest import require
-from tests.procs import REPO, Proc, python_module, run
+from tests.procs import REPO
+from wireproof.procs import Proc, python_module, run
 
 # SHA-256 of each script as the article printed it.  A change here is a change
 # to the reference every port is compared against: there should be none.

@@ -12,8 +12,8 @@ import pytest
 from modern.common import CONVERSATIONS, Events, Limits, listen
 from modern.socketserver_server import Handler
 from modern.threading_server import ThreadingServer
-from tests.contract.session import LIMIT_NOFILE
-from tests.procs import WAIT, Proc, python_module, read_until_close
+from wireproof.procs import WAIT, Proc, python_module, read_until_close
+from wireproof.session import LIMIT_NOFILE
 
 HOLDERS = [
     ["modern.select_server"],
@@ -129,7 +129,7 @@ def test_idle_connection_is_closed_and_reported(command: list[str]) -> None:
 
 @pytest.mark.parametrize("value", ["0", "-1", "many"])
 def test_bad_limit_is_one_line(value: str) -> None:
-    from tests.procs import run
+    from wireproof.procs import run
 
     result = run(python_module("modern.poll_server", "--max-connections", value))
     assert result.returncode == 2

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.procs import WAIT, Proc, python_module
+from wireproof.procs import WAIT, Proc, python_module
 
 CONNECTIONS = 20_000
 # Allocators keep freed memory; what must not happen is growth per connection

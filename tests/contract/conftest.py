@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from modern.common import CONVERSATIONS
 from tests.contract import implementations
-from tests.contract.implementations import Implementation
+from wireproof.implementation import Implementation, target
+from wireproof.originals import CONVERSATIONS
 
 VERDICT = "contract-verdict"
 
@@ -27,7 +27,7 @@ def server_implementations(config: pytest.Config) -> list[Implementation]:
         like = config.getoption("--like")
         if like not in CONVERSATIONS:
             raise pytest.UsageError(f"--like must be one of {', '.join(CONVERSATIONS)}")
-        return [implementations.target(like)]
+        return [target(like)]
     return implementations.servers()
 
 

@@ -15,12 +15,13 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from compat.loops import uvloop_available
 from compat.run import find_python2
-from modern.common import CONVERSATIONS, PORTS
-from tests.procs import python_module
+from modern.common import PORTS
+from wireproof.implementation import Client, Implementation
+from wireproof.originals import CONVERSATIONS
+from wireproof.procs import python_module
 
 # The conversation each legacy client speaks, and so the servers it can talk to.
 CLIENT_CONVERSATIONS = {
@@ -41,19 +42,6 @@ def missing(needs: str | None) -> str | None:
     if needs == "uvloop" and not uvloop_available():
         return "uvloop is not installed"
     return None
-
-
-@dataclass(frozen=True)
-class Implementation:
-    """One way of speaking one legacy conversation."""
-
-    name: str
-    like: str                      # the legacy script whose conversation it speaks
-    legacy: bool                   # a legacy original: its output is the legacy print format
-    argv: Callable[[str, int], list[str]] | None  # (host, port) -> command; None: --target
-    needs: str | None = None       # "python2.7" or "uvloop" where that must be installed
-    sequential: bool = False       # serves one connection at a time
-    fd_limit: int | None = None    # refuses descriptors at or past this number
 
 
 def _legacy(script: str, interpreter: str = "py2") -> Callable[[str, int], list[str]]:
@@ -106,26 +94,6 @@ def servers() -> list[Implementation]:
                        _modern("forking_server", "--like", "v4_select", "--max-children", "1200")),
     ]
     return impls
-
-
-def target(like: str) -> Implementation:
-    """A server someone else started (``--target``): wire-level cases only.
-
-    It may be built on select(), so it may refuse descriptors past FD_SETSIZE,
-    as long as it does so cleanly.
-    """
-    return Implementation(f"{like}/target", like, False, None, fd_limit=1024)
-
-
-@dataclass(frozen=True)
-class Client:
-    """One client program of one legacy conversation."""
-
-    name: str
-    like: str                     # the legacy client it ports or is
-    legacy: bool
-    argv: Callable[[str, int, float], list[str]]  # (host, port, timeout) -> command
-    needs: str | None = None
 
 
 def _legacy_client(script: str, interpreter: str) -> Callable[[str, int, float], list[str]]:

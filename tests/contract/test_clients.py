@@ -5,8 +5,6 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import require
-from tests.contract import client_cases
-from tests.contract.client_cases import BY_ID, client_case_for, converse
 from tests.contract.conftest import Recorder, target_of
 from tests.contract.implementations import (
     CLIENT_CONVERSATIONS,
@@ -16,8 +14,11 @@ from tests.contract.implementations import (
     missing,
     servers,
 )
-from tests.contract.session import Session
-from tests.contract.verdicts import attempt, judge
+from tests.contract.verdicts import judge
+from wireproof import client_cases
+from wireproof.client_cases import BY_ID, client_case_for, converse
+from wireproof.session import Session
+from wireproof.verdicts import attempt
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

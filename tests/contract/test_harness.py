@@ -10,9 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.contract.implementations import target
-from tests.contract.session import Conn, ContractFailure, Session
-from tests.procs import WAIT
+from wireproof.implementation import target
+from wireproof.procs import WAIT
+from wireproof.session import Conn, ContractFailure, Session
 
 
 @pytest.fixture

@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import require
-from tests.contract.cases import CASES, Case
 from tests.contract.conftest import Recorder, server_implementations, target_of
 from tests.contract.implementations import Implementation, missing
-from tests.contract.session import Session
-from tests.contract.verdicts import attempt, judge
+from tests.contract.verdicts import judge
+from wireproof.cases import CASES, Case
+from wireproof.session import Session
+from wireproof.verdicts import attempt
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

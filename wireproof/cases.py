@@ -4,7 +4,7 @@ A case is a function of a :class:`Session`; it raises ``ContractFailure``
 where the implementation breaks a promise.  ``applies`` says which
 implementations the case means something for; the report marks the others
 not-applicable.  Waits are on events or on the wire, each bounded by
-``tests.procs.WAIT``; the one fixed interval, in :func:`sleeps`, is the
+``wireproof.procs.WAIT``; the one fixed interval, in :func:`sleeps`, is the
 measurement window itself.
 """
 
@@ -17,10 +17,10 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tests.contract.events import printed_matches
-from tests.contract.implementations import Implementation
-from tests.contract.session import Conn, ContractFailure, Session, show
-from tests.procs import WAIT, Proc
+from wireproof.events import printed_matches
+from wireproof.implementation import Implementation
+from wireproof.procs import WAIT, Proc
+from wireproof.session import Conn, ContractFailure, Session, show
 
 # How long a close that the server has already reported may take to arrive.
 CLOSE_GRACE = 2.0

@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from modern.common import CONVERSATIONS
-from tests.contract.implementations import Client
-from tests.contract.session import ContractFailure, Session, show
-from tests.procs import WAIT, Proc
+from wireproof.implementation import Client
+from wireproof.originals import CONVERSATIONS
+from wireproof.procs import WAIT, Proc
+from wireproof.session import ContractFailure, Session, show
 
 # The timeout handed to a modern client, and how much longer a client facing a
 # silent server may take before it counts as ignoring it.  A client with an

@@ -18,10 +18,11 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from modern.common import CONVERSATIONS, format_address
-from tests.contract.events import Address, Event, parse_legacy, parse_modern, printed_matches
-from tests.contract.implementations import Implementation
-from tests.procs import WAIT, Proc
+from modern.common import format_address
+from wireproof.events import Address, Event, parse_legacy, parse_modern, printed_matches
+from wireproof.implementation import Implementation
+from wireproof.originals import CONVERSATIONS
+from wireproof.procs import WAIT, Proc
 
 # Runs a command with RLIMIT_NOFILE set to argv[1]: python -c LIMIT_NOFILE N CMD...
 LIMIT_NOFILE = ("import os, resource, sys; n = int(sys.argv[1]); "
@@ -39,6 +40,15 @@ class ContractFailure(AssertionError):
     def __init__(self, what: str, expected: object, observed: object) -> None:
         self.what, self.expected, self.observed = what, expected, observed
         super().__init__(f"{what}\n  Expected: {expected}\n  Observed: {observed}")
+
+
+class ConnectFailure(ContractFailure):
+    """The server did not take a connection at all."""
+
+    def __init__(self, error: OSError) -> None:
+        self.error = error
+        super().__init__("the server accepts the connection", "a connection",
+                         f"connect failed: {error}")
 
 
 def show(data: bytes, limit: int = 80) -> str:
@@ -239,8 +249,7 @@ class Session:
         try:
             return Conn(self, label or f"client{len(self.conns) + 1}")
         except OSError as exc:
-            raise ContractFailure("the server accepts the connection", "a connection",
-                                  f"connect failed: {exc}") from None
+            raise ConnectFailure(exc) from None
 
     def greeted(self, conn: Conn) -> None:
         """Receive the conversation's greeting on ``conn``, byte for byte.
@@ -269,12 +278,13 @@ class Session:
     def hang_up(self, conn: Conn) -> None:
         """Shut down ``conn``'s sending side and wait until the server has
         noticed: its ``disconnected`` event or, with no events to read, its
-        close.  Whether it closes its own side is chat.half_close's business."""
+        close, before which it must send nothing more (the greeting was all).
+        Whether it closes its own side is chat.half_close's business."""
         conn.shutdown_write()
         if self.has_events:
             self.expect_event("disconnected", conn)
-        else:
-            conn.read_until_close("the server closes after the peer does")
+        elif rest := conn.read_until_close("the server closes after the peer does"):
+            raise ContractFailure("nothing after the greeting", "nothing", show(rest))
 
     # -- events ---------------------------------------------------------------
 

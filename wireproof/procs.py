@@ -1,0 +1,196 @@
+"""Real processes on real sockets, with every wait bounded.
+
+A :class:`Proc` reads its child's standard output and error in background
+threads, so a test can wait for a line with a timeout and never deadlocks on a
+full pipe.  Only processes started here are ever signalled, by their own PID.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+# The bound on any single wait for a process or a socket.  Generous: these
+# machines are shared, and a wait that ends early on success costs nothing.
+WAIT = 15.0
+
+LISTENING = re.compile(rb"^listening on (?:\[(?P<v6>[^\]]+)\]|(?P<v4>[^:]+)):(?P<port>\d+)$")
+
+
+def python_module(module: str, *args: str) -> list[str]:
+    """The command that runs ``python -m module args`` on this interpreter."""
+    return [sys.executable, "-m", module, *args]
+
+
+class Proc:
+    """A child process whose output is collected line by line as it comes."""
+
+    def __init__(self, argv: Sequence[str], env: dict[str, str] | None = None,
+                 cwd: str | Path | None = None) -> None:
+        self.argv = list(argv)
+        self.popen = subprocess.Popen(
+            self.argv, cwd=cwd, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env={**os.environ, **(env or {})})
+        self.pid = self.popen.pid
+        self.lines: list[bytes] = []
+        self._stderr = bytearray()
+        self._changed = threading.Condition()
+        self._readers = [
+            threading.Thread(target=self._read_lines, daemon=True),
+            threading.Thread(target=self._read_stderr, daemon=True),
+        ]
+        for reader in self._readers:
+            reader.start()
+
+    def _read_lines(self) -> None:
+        assert self.popen.stdout is not None
+        for line in self.popen.stdout:
+            with self._changed:
+                self.lines.append(line.rstrip(b"\n"))
+                self._changed.notify_all()
+        with self._changed:
+            self._changed.notify_all()
+
+    def _read_stderr(self) -> None:
+        assert self.popen.stderr is not None
+        while chunk := self.popen.stderr.read1(65536):  # type: ignore[attr-defined]
+            with self._changed:
+                self._stderr += chunk
+                self._changed.notify_all()
+
+    @property
+    def stderr(self) -> str:
+        with self._changed:
+            return self._stderr.decode("utf-8", "backslashreplace")
+
+    def wait_until(self, ready: Callable[[], bool], timeout: float = WAIT) -> bool:
+        """Wait until ``ready()`` (checked under the output lock) or the timeout."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while not ready():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._changed.wait(min(remaining, 0.1))
+            return True
+
+    def line(self, index: int, timeout: float = WAIT) -> bytes | None:
+        """Line ``index`` of standard output, waiting for it; None if it never came."""
+        if self.wait_until(lambda: len(self.lines) > index or self.popen.poll() is not None,
+                           timeout):
+            # The reader may still be draining after the exit was noticed.
+            self.wait_until(lambda: len(self.lines) > index or not self._readers[0].is_alive(),
+                            timeout)
+        with self._changed:
+            return self.lines[index] if len(self.lines) > index else None
+
+    def listening(self, timeout: float = WAIT) -> tuple[str, int]:
+        """The address from the first line, ``listening on HOST:PORT``."""
+        first = self.line(0, timeout)
+        match = LISTENING.match(first or b"")
+        if not match:
+            self.kill()
+            raise AssertionError(
+                f"{self.argv} did not print 'listening on HOST:PORT' first; "
+                f"stdout line 0: {first!r}; stderr: {self.stderr[-2000:]!r}")
+        host = (match["v6"] or match["v4"]).decode()
+        return host, int(match["port"])
+
+    def wait(self, timeout: float = WAIT) -> int | None:
+        """The exit status, or None if it is still running after ``timeout``."""
+        try:
+            status = self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        for reader in self._readers:
+            reader.join(timeout)
+        return status
+
+    def stop(self, signum: int = signal.SIGTERM, timeout: float = WAIT) -> int | None:
+        """Send ``signum`` and wait; the status, or None if it did not exit."""
+        if self.popen.poll() is None:
+            self.popen.send_signal(signum)
+        return self.wait(timeout)
+
+    def kill(self) -> None:
+        """End the process at once (SIGKILL) and collect it."""
+        if self.popen.poll() is None:
+            self.popen.kill()
+        self.wait()
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def threads(self) -> int:
+        """How many threads the process has now (Linux)."""
+        return len(os.listdir(f"/proc/{self.pid}/task"))
+
+    def children(self) -> dict[int, str]:
+        """This process's children, PID to state (``Z``: exited, not reaped) (Linux)."""
+        found = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            fields = stat.rsplit(")", 1)[1].split()
+            if int(fields[1]) == self.pid:
+                found[int(entry)] = fields[0]
+        return found
+
+    def zombies(self) -> list[int]:
+        """PIDs of this process's children that exited and were not reaped (Linux)."""
+        return [pid for pid, state in self.children().items() if state == "Z"]
+
+    def busy_seconds(self) -> float:
+        """Time its threads have spent running or waiting to run, so far (Linux).
+
+        Unlike CPU time, this does not depend on how busy the machine is: a
+        process that never sleeps accrues a second per second even when other
+        processes hold every core, and a sleeping one accrues nothing.
+        """
+        total = 0
+        for tid in os.listdir(f"/proc/{self.pid}/task"):
+            try:
+                stat = Path(f"/proc/{self.pid}/task/{tid}/schedstat").read_text()
+            except FileNotFoundError:  # the thread ended meanwhile
+                continue
+            on_cpu, waiting, _ = stat.split()
+            total += int(on_cpu) + int(waiting)
+        return total / 1e9
+
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time so far, from /proc (Linux)."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def read_until_close(conn: socket.socket) -> bytes:
+    """Everything the peer sends until it closes (or resets), each read
+    bounded by WAIT."""
+    conn.settimeout(WAIT)
+    data = b""
+    try:
+        while chunk := conn.recv(4096):
+            data += chunk
+    except ConnectionResetError:
+        pass
+    return data
+
+
+def run(argv: Sequence[str], timeout: float = WAIT, env: dict[str, str] | None = None,
+        cwd: str | Path | None = None) -> subprocess.CompletedProcess[bytes]:
+    """Run a short-lived command to completion; its output is bytes."""
+    return subprocess.run(list(argv), cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True,
+                          timeout=timeout, env={**os.environ, **(env or {})}, check=False)

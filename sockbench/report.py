@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sockbench.registry import MODEL_VARIANTS
+from sockbench.registry import NOT_PORTS
 
 # The layout of the JSON report; a report of another layout cannot be replayed.
 SCHEMA = 2
@@ -34,8 +34,9 @@ def targets(report: dict[str, Any]) -> list[dict[str, str]]:
         misses, compared = [], 0
         for name, result in scenarios[scenario]["results"].items():
             # A thread or a process per connection speaking v4_select's
-            # conversation is a model to compare, not a port of it.
-            if result["legacy"] or name.rsplit("/", 1)[-1] in MODEL_VARIANTS:
+            # conversation is a model to compare, not a port of it; the
+            # Protocol server is a reference for asyncio_server's streams.
+            if result["legacy"] or name.rsplit("/", 1)[-1] in NOT_PORTS:
                 continue
             ratio = result["ratio_to_legacy"]
             if ratio is None:
@@ -58,8 +59,11 @@ def targets(report: dict[str, Any]) -> list[dict[str, str]]:
     else:
         ceiling = greet["ceiling"]["conn_per_s"]["median"]
         uv = {n: r for n, r in greet["results"].items() if n.endswith("/uvloop")}
+        # The Protocol reference on uvloop is shown beside, not judged.
+        shown = {**uv, **{n: r for n, r in greet["results"].items()
+                          if n.endswith("/uvloop-protocol")}}
         figures = ", ".join(f"{n} {r['conn_per_s']['median'] / ceiling:.2f}x"
-                            for n, r in uv.items()) if ceiling else ""
+                            for n, r in shown.items()) if ceiling else ""
         if not uv or not ceiling:
             verdicts.append(_verdict(target, "not measured", "no uvloop server or no ceiling"))
         elif not greet["ceiling"]["server"].startswith("nginx"):

@@ -7,8 +7,8 @@ original on Python 3 through ``compat.run --interpreter py3`` (which must fail
 exactly where the original fails, no more), its faithful port, and
 ``selectors_server``/``asyncio_server`` speaking its conversation (the latter
 on asyncio's loop and on uvloop), and ``asyncio_protocol_server``, the bare
-``asyncio.Protocol`` reference the benchmark sets beside it; and for v4_select, ``threading_server`` and
-``forking_server`` speaking it too.
+``asyncio.Protocol`` reference the benchmark sets beside it; and for
+v4_select, ``threading_server`` and ``forking_server`` speaking it too.
 """
 
 from __future__ import annotations

@@ -471,38 +471,45 @@ def run_idle(impls: list[Implementation], settings: Settings, generator: Generat
 
     One server at a time (10,000 idle connections to each of a dozen servers
     at once would exhaust the machine, not measure it); each is swept from
-    no idle connections up, ``settings.idle_rounds`` times.
+    no idle connections up, ``settings.idle_rounds`` times.  They are all
+    started at once, as in the other scenarios: starting a Python process
+    takes longer than a quick sweep of it, and an idle listener costs the
+    others nothing.  Each is stopped once swept.
     """
     raise_fd_limit(max(settings.idle_levels) + 1024)
     results: dict[str, Any] = {}
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="bench-") as workdir:
-        for done, impl in enumerate(impls, 1):
+    with ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
+        servers = [stack.enter_context(Server(impl.name, impl.argv(HOST), workdir))
+                   for impl in impls]
+        for server in servers:
+            server.wait_listening()
+            # The listener, and an event loop's wake-up socket pair.
+            server.own_sockets = server.socket_count() or 1
+        for done, (impl, server) in enumerate(zip(impls, servers, strict=True), 1):
             greeting = len(CONVERSATIONS[impl.like].greeting)
             bound = impl.idle_bound()
             sweeps: list[list[dict[str, Any]]] = []
-            with Server(impl.name, impl.argv(HOST), Path(workdir)) as server:
-                server.wait_listening()
-                # The listener, and an event loop's wake-up socket pair.
-                server.own_sockets = server.socket_count() or 1
-                for _ in range(settings.idle_rounds):
-                    # The last sweep's connections must be gone first: a
-                    # thread or process per connection takes a while to end.
-                    _wait_accepted_down(server, settings.idle_grow_timeout)
-                    _settle(server, settings.idle_settle)
-                    sweep: list[dict[str, Any]] = []
-                    with IdleConnections(HOST, server.port, greeting) as idle:
-                        for level in settings.idle_levels:
-                            if bound is not None and level > bound[0]:
-                                sweep.append({"idle": level, "failed": bound[1]})
-                                break
-                            sweep.append(_idle_level(server, idle, level, greeting,
-                                                     generator, settings))
-                            if "failed" in sweep[-1]:
-                                break
-                    sweeps.append(sweep)
-                    if not server.alive():
-                        break
+            for _ in range(settings.idle_rounds):
+                # The last sweep's connections must be gone first: a
+                # thread or process per connection takes a while to end.
+                _wait_accepted_down(server, settings.idle_grow_timeout)
+                _settle(server, settings.idle_settle)
+                sweep: list[dict[str, Any]] = []
+                with IdleConnections(HOST, server.port, greeting) as idle:
+                    for level in settings.idle_levels:
+                        if bound is not None and level > bound[0]:
+                            sweep.append({"idle": level, "failed": bound[1]})
+                            break
+                        sweep.append(_idle_level(server, idle, level, greeting,
+                                                 generator, settings))
+                        if "failed" in sweep[-1]:
+                            break
+                sweeps.append(sweep)
+                if not server.alive():
+                    break
+            server.stop()
             results[impl.name] = {"like": impl.like, "variant": impl.variant,
                                   **_idle_summary(sweeps, settings.idle_levels),
                                   "sweeps": sweeps}

@@ -36,6 +36,14 @@ MAX_CHILDREN = 40
 
 
 class ForkingServer(ForkingMixIn, Server):
+    def server_close(self) -> None:
+        for pid in getattr(self, "active_children", None) or ():
+            # Ours until reaped.  A signal can land between waitpid reaping a
+            # child and socketserver forgetting it: that one is already gone.
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        super().server_close()
+
     def collect_children(self, *, blocking: bool = False) -> None:
         # ForkingMixIn's asks each live child in turn (waitpid(pid)), once per
         # turn of serve_forever, so a busy server spends a system call per
@@ -54,14 +62,6 @@ class ForkingServer(ForkingMixIn, Server):
             if not pid:
                 return
             self.active_children.discard(pid)
-
-    def server_close(self) -> None:
-        for pid in getattr(self, "active_children", None) or ():
-            # Ours until reaped.  A signal can land between waitpid reaping a
-            # child and socketserver forgetting it: that one is already gone.
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
-        super().server_close()
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -6,8 +6,9 @@ Same conversation as ``v2_socketserver``.
 
 What changed beyond the ``socketserver_server`` port:
 
-- Since Python 3.7 ``ThreadingMixIn`` keeps its non-daemon threads and
-  ``server_close`` joins them, so SIGINT and SIGTERM leave no thread behind.
+- ``server_close`` waits for every handler thread (as ``ThreadingMixIn``
+  joins its own since Python 3.7), so SIGINT and SIGTERM leave no thread
+  behind.
 - ``--max-connections N`` (default: the descriptor limit less a margin): beyond
   N live connections, a new one is closed at once, logged, and gets no thread.
   The original started a thread for every connection, bounded by nothing but

@@ -30,6 +30,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifndef MSG_NOSIGNAL  /* macOS: SIGPIPE is ignored below instead */
+#define MSG_NOSIGNAL 0
+#endif
+
 #define MAX_CONNS 4096
 #define MAX_ERRORS 32
 

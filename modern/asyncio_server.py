@@ -105,6 +105,12 @@ async def serve(listener: socket.socket, conversation: common.Conversation,
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     loop.set_exception_handler(log_loop_error)
+    if hasattr(asyncio, "eager_task_factory"):
+        # Python 3.12+: each connection's task runs at once, from the
+        # accept callback, up to its first await; a greeting server never
+        # awaits, so its connections are served without a trip through the
+        # loop's ready queue.
+        loop.set_task_factory(asyncio.eager_task_factory)
     # start_server listens again, with a backlog of 100 unless told otherwise.
     server = await asyncio.start_server(tracked, sock=listener, limit=common.RECV_SIZE,
                                         backlog=socket.SOMAXCONN)

@@ -6,8 +6,9 @@ Same conversation as ``v2_socketserver``.
 
 What changed beyond the ``socketserver_server`` port:
 
-- Since Python 3.7 ``ThreadingMixIn`` keeps its non-daemon threads and
-  ``server_close`` joins them, so SIGINT and SIGTERM leave no thread behind.
+- ``server_close`` waits for every handler thread (as ``ThreadingMixIn``
+  joins its own since Python 3.7), so SIGINT and SIGTERM leave no thread
+  behind.
 - ``--max-connections N`` (default: the descriptor limit less a margin): beyond
   N live connections, a new one is closed at once, logged, and gets no thread.
   The original started a thread for every connection, bounded by nothing but
@@ -16,10 +17,18 @@ What changed beyond the ``socketserver_server`` port:
   thread per connection reading until the peer closes: the benchmark's
   thread-per-connection model.  On SIGINT or SIGTERM those sockets are shut
   down, so that every thread ends and is joined.
+- Each connection's thread is started without waiting for it to run.
+  ``threading.Thread.start`` waits until the new thread has signalled that
+  it started; in Python 3 that wait hands the GIL to the new thread, and the
+  accept loop then sits idle until the handler gives it back, for every
+  connection.  A bare ``_thread`` thread starts without that wait (the
+  original did not pay it as dearly under Python 2's GIL), and
+  ``server_close`` still waits for every one to end.
 """
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import socket
 import socketserver
@@ -40,6 +49,31 @@ class ThreadingServer(socketserver.ThreadingMixIn, Server):
         self.limits = limits
         self._held: set[Any] = set()
         self._held_lock = threading.Lock()
+        self._running = 0  # handler threads started and not yet ended
+        self._all_ended = threading.Condition(self._held_lock)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        # ThreadingMixIn's, less the wait in Thread.start (see the docstring).
+        with self._held_lock:
+            self._running += 1
+        try:
+            _thread.start_new_thread(self._run_handler, (request, client_address))
+        except BaseException:
+            # socketserver logs the failure and calls shutdown_request.
+            self._handler_ended()
+            raise
+
+    def _run_handler(self, request: Any, client_address: Any) -> None:
+        try:
+            self.process_request_thread(request, client_address)
+        finally:
+            self._handler_ended()
+
+    def _handler_ended(self) -> None:
+        with self._held_lock:
+            self._running -= 1
+            if not self._running:
+                self._all_ended.notify_all()
 
     def verify_request(self, request: Any, client_address: Any) -> bool:
         # socketserver's hook for turning a connection away before it gets a
@@ -64,13 +98,15 @@ class ThreadingServer(socketserver.ThreadingMixIn, Server):
         super().shutdown_request(request)
 
     def server_close(self) -> None:
-        # ThreadingMixIn joins every handler thread; one reading a quiet peer
-        # would never end.  Shutting its socket down ends its read as if the
+        # Every handler thread is waited for; one reading a quiet peer would
+        # never end.  Shutting its socket down ends its read as if the
         # peer had closed: it reports the disconnection and returns.
         with self._held_lock:
             for request in self._held:
                 with contextlib.suppress(OSError):
                     request.shutdown(socket.SHUT_RDWR)
+            # As ThreadingMixIn's block_on_close: every handler thread has ended.
+            self._all_ended.wait_for(lambda: not self._running)
         super().server_close()
 
 

@@ -17,7 +17,10 @@ v4_select/asyncio, v4_select/uvloop, and v4_select/threading,
 v4_select/forking (a thread or a process per connection, speaking the chat
 conversation).  Rounds alternate them (A B A B ...); the report gives medians,
 min-max, each one's ratio to its legacy original, the load generator's own CPU
-share, and its ceiling against nginx (or, without nginx, the fastest port).
+share against the server's round by round, and its ceiling against nginx (or,
+without nginx, the fastest port).  The load generator is C (sockbench/loadgen.c,
+compiled on first use); where it cannot be built, the Python one runs and the
+report's first line says so.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from modern.common import OneLineParser
-from sockbench import report, runner
+from sockbench import native, report, runner
 from sockbench.registry import by_name, implementations
 from sockbench.servers import ServerError
 
@@ -95,6 +98,11 @@ def parser() -> OneLineParser:
                         "(default 0,10,100,1000,10000; 0,1000 with --quick)")
     p.add_argument("--workers", type=_positive(int), metavar="N",
                    help="load generator processes (default half the CPUs, at least 1)")
+    p.add_argument("--generator", choices=("c", "python"), default="c",
+                   help="the load generator: c (default; built on first use with cc, or "
+                        f"${native.COMPILER_VARIABLE}, and cached in {native.cache_dir()}; "
+                        "the Python one where that fails, as the report's first line says) "
+                        "or python")
     return p
 
 
@@ -129,7 +137,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     overrides = {key: value for key, value in (("rounds", args.rounds),
                                                ("duration", args.duration),
                                                ("workers", args.workers),
-                                               ("idle_levels", args.idle_levels)) if value}
+                                               ("idle_levels", args.idle_levels),
+                                               ("generator", args.generator)) if value}
     settings = dataclasses.replace(settings, **overrides)
 
     def progress(message: str) -> None:

@@ -1,5 +1,9 @@
 """The load generator: one process per worker, non-blocking sockets on one poller.
 
+This is the Python one, which the benchmark runs where the C one
+(``loadgen.c``, see ``sockbench.native``) cannot be built; the C one keeps to
+what is described here.
+
 Each worker keeps ``concurrency`` connections in flight for ``duration``
 seconds, opening a new one as each finishes, then lets the ones in flight
 finish without starting more.  Only connections that finish inside the window

@@ -4,9 +4,12 @@
 ``compat.run``), ``v4_select/port`` its faithful port, ``v4_select/selectors``
 and ``v4_select/asyncio``/``uvloop`` the two new servers speaking its
 conversation, ``v4_select/threading`` and ``v4_select/forking`` a thread and a
-process per connection speaking it.  The contract suite keeps the same matrix in
-``tests/contract/implementations.py``; it is not imported here because it
-lives in the test tree, which is not installed with the package.
+process per connection speaking it, and ``v1_server/asyncio-protocol`` and
+``v1_server/uvloop-protocol`` the bare ``asyncio.Protocol`` reference
+(``modern.asyncio_protocol_server``) beside the streams of ``asyncio_server``.
+The contract suite keeps the same matrix in ``tests/contract/implementations.py``;
+it is not imported here because it lives in the test tree, which is not
+installed with the package.
 
 Modern servers run with ``-q`` (no per-connection event lines).  The originals
 cannot be silenced: their prints go to a file, which is part of their cost.
@@ -26,11 +29,28 @@ from modern.common import CONVERSATIONS, PORTS
 REPO = Path(__file__).resolve().parents[1]
 
 
-VARIANTS = ("legacy", "port", "selectors", "asyncio", "uvloop", "threading", "forking")
+VARIANTS = ("legacy", "port", "selectors", "asyncio", "uvloop", "threading", "forking",
+            "asyncio-protocol", "uvloop-protocol")
 # A thread and a process per connection speak only v4_select's reading
 # conversation here, as in the contract suite (v1-v3 are those models already).
 MODEL_VARIANTS = {"threading": "threading_server", "forking": "forking_server"}
 MODEL_CONVERSATION = "v4_select"
+# The bare asyncio.Protocol reference on each loop, beside asyncio_server's
+# streams on it, speaking v1_server's conversation only: the one the nginx
+# ceiling speaks too.
+REFERENCE_VARIANTS = {"asyncio-protocol": "asyncio", "uvloop-protocol": "uvloop"}
+REFERENCE_CONVERSATION = "v1_server"
+# Variants that are not a new server measured against an original.
+NOT_PORTS = {*MODEL_VARIANTS, *REFERENCE_VARIANTS}
+
+
+def _only_for(variant: str) -> str | None:
+    """The one conversation a variant speaks here, or None for every one."""
+    if variant in MODEL_VARIANTS:
+        return MODEL_CONVERSATION
+    if variant in REFERENCE_VARIANTS:
+        return REFERENCE_CONVERSATION
+    return None
 # A forked child costs about 1.3 MB (PSS) here, so 10,000 idle connections
 # would take some 13 GB: the idle scenario stops the forking server at 1,000.
 MAX_CHILDREN = 1_100
@@ -72,6 +92,9 @@ class Implementation:
                     "--like", self.like, *extra]
         if self.variant == "selectors":
             return [sys.executable, "-m", "modern.selectors_server", *common, "--like", self.like]
+        if self.variant in REFERENCE_VARIANTS:
+            return [sys.executable, "-m", "modern.asyncio_protocol_server", *common,
+                    "--like", self.like, "--loop", REFERENCE_VARIANTS[self.variant]]
         return [sys.executable, "-m", "modern.asyncio_server", *common,
                 "--like", self.like, "--loop", self.variant]
 
@@ -86,7 +109,7 @@ class Implementation:
         """Why this implementation cannot run here, or None."""
         if self.legacy and python2() is None:
             return "no Python 2.7 found (set LEGACY_PYTHON)"
-        if self.variant == "uvloop" and not uvloop_available():
+        if self.variant.startswith("uvloop") and not uvloop_available():
             return "uvloop is not installed"
         return None
 
@@ -94,13 +117,13 @@ class Implementation:
 def implementations() -> list[Implementation]:
     """The whole matrix, conversation by conversation, legacy first."""
     return [Implementation(like, variant) for like in CONVERSATIONS for variant in VARIANTS
-            if variant not in MODEL_VARIANTS or like == MODEL_CONVERSATION]
+            if _only_for(variant) in (None, like)]
 
 
 def by_name(name: str) -> Implementation:
     """The implementation called ``name``; ``KeyError`` if there is none."""
     like, _, variant = name.partition("/")
     if like not in CONVERSATIONS or variant not in VARIANTS or (
-            variant in MODEL_VARIANTS and like != MODEL_CONVERSATION):
+            _only_for(variant) not in (None, like)):
         raise KeyError(name)
     return Implementation(like, variant)

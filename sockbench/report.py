@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sockbench.registry import MODEL_VARIANTS
+from sockbench.registry import NOT_PORTS
 
 # The layout of the JSON report; a report of another layout cannot be replayed.
 SCHEMA = 2
@@ -18,6 +18,10 @@ IDLE_MOST = 10_000       # idle connections at which epoll servers' chat p50 is 
 IDLE_P50_RATIO = 1.5     # ... against their p50 with none
 IDLE_CPU_AT = 1_000      # idle connections at which idle CPU is judged
 IDLE_CPU = 0.01          # ... as a share of one CPU
+# A round in which the generator's CPU (all its processes) is not below this
+# share of the server's is flagged: the two share the machine's CPUs, and a
+# generator busy as long as the server may have set the pace itself.
+HEADROOM = 0.75
 
 
 def targets(report: dict[str, Any]) -> list[dict[str, str]]:
@@ -30,8 +34,9 @@ def targets(report: dict[str, Any]) -> list[dict[str, str]]:
         misses, compared = [], 0
         for name, result in scenarios[scenario]["results"].items():
             # A thread or a process per connection speaking v4_select's
-            # conversation is a model to compare, not a port of it.
-            if result["legacy"] or name.rsplit("/", 1)[-1] in MODEL_VARIANTS:
+            # conversation is a model to compare, not a port of it; the
+            # Protocol server is a reference for asyncio_server's streams.
+            if result["legacy"] or name.rsplit("/", 1)[-1] in NOT_PORTS:
                 continue
             ratio = result["ratio_to_legacy"]
             if ratio is None:
@@ -54,8 +59,11 @@ def targets(report: dict[str, Any]) -> list[dict[str, str]]:
     else:
         ceiling = greet["ceiling"]["conn_per_s"]["median"]
         uv = {n: r for n, r in greet["results"].items() if n.endswith("/uvloop")}
+        # The Protocol reference on uvloop is shown beside, not judged.
+        shown = {**uv, **{n: r for n, r in greet["results"].items()
+                          if n.endswith("/uvloop-protocol")}}
         figures = ", ".join(f"{n} {r['conn_per_s']['median'] / ceiling:.2f}x"
-                            for n, r in uv.items()) if ceiling else ""
+                            for n, r in shown.items()) if ceiling else ""
         if not uv or not ceiling:
             verdicts.append(_verdict(target, "not measured", "no uvloop server or no ceiling"))
         elif not greet["ceiling"]["server"].startswith("nginx"):
@@ -174,10 +182,15 @@ def conversation_table(scenario: str, data: dict[str, Any], settings: dict[str, 
     rate = "msg_per_s" if stream else "conn_per_s"
     header = ["implementation", "msg/s" if stream else "conn/s", "min-max", "x legacy",
               *(["MB/s"] if stream else ["p50 ms", "p99 ms"]), "gen CPU", "srv CPU", "errors"]
-    rows = []
     items = list(data["results"].items())
     if "ceiling" in data:
         items.append((f"ceiling: {data['ceiling']['server']}", data["ceiling"]))
+    # Reports written before the generator's headroom was judged per round
+    # have no verdict in their rounds, and replay as they were printed.
+    by_round = any("generator_bound" in rd for _, r in items for rd in r["rounds"])
+    if by_round:
+        header.insert(-1, "gen/srv CPU by round")
+    rows = []
     for name, r in items:
         spread = r[rate]
         ratio = r.get("ratio_to_legacy")
@@ -186,13 +199,34 @@ def conversation_table(scenario: str, data: dict[str, Any], settings: dict[str, 
         rows.append([name, _number(spread["median"]),
                      f"{_number(spread['min'])}-{_number(spread['max'])}",
                      "-" if ratio is None else f"{ratio:.2f}", *middle,
-                     _percent(r["generator_cpu"]), _percent(r["server_cpu"]), _errors(r)])
+                     _percent(r["generator_cpu"]), _percent(r["server_cpu"]),
+                     *([_by_round(r["rounds"])] if by_round else []), _errors(r)])
     lines += _table(header, rows)
     if "ceiling" in data:
         c = data["ceiling"]
+        server = f", server CPU {_percent(c['server_cpu'])}" if by_round else ""
         lines.append(f"generator ceiling: {_number(c['conn_per_s']['median'])} conn/s against "
-                     f"{c['server']}, generator CPU {_percent(c['generator_cpu'])}")
+                     f"{c['server']}, generator CPU {_percent(c['generator_cpu'])}{server}")
+    if by_round:
+        flagged = sum(bool(rd.get("generator_bound")) for _, r in items for rd in r["rounds"])
+        lines.append(f"gen/srv CPU by round: the generator's CPU (all its processes) and the "
+                     f"server's; ! marks a round where the generator's was not below "
+                     f"{HEADROOM:.0%} of the server's ({flagged} round(s) here): its rate may "
+                     "be the generator's")
     return lines
+
+
+def _by_round(rounds: list[dict[str, Any]]) -> str:
+    """Each round's generator and server CPU shares, e.g. ``24/91 80/85!``."""
+    cells = []
+    for rd in rounds:
+        if "failed" in rd or rd.get("generator_cpu") is None or rd.get("server_cpu") is None:
+            cells.append("-")
+            continue
+        gen = rd["generator_cpu"] * rd.get("generator_processes", 1)
+        cells.append(f"{gen * 100:.0f}/{rd['server_cpu'] * 100:.0f}"
+                     + ("!" if rd.get("generator_bound") else ""))
+    return " ".join(cells)
 
 
 def _kib(value: float | None) -> str:
@@ -257,6 +291,7 @@ def sections(report: dict[str, Any]) -> dict[str, list[str]]:
     them from the run in docs/perf/, and a test holds them to it."""
     m = report["machine"]
     parts = {"machine": [
+        *([report["generator"]] if "generator" in report else []),
         f"machine: {m['cpus']} CPUs, {m['cpu_model']}, {m['kernel']}, Python {m['python']}, "
         f"{m['python2'] or 'no Python 2.7'}, nginx: {m['nginx'] or 'not found'}",
         *(f"skipped {name}: {why}" for name, why in report["skipped"].items())]}

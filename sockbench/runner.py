@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 
 from compat.loops import uvloop_available
 from modern.common import CONVERSATIONS
-from sockbench import loadgen, report, stats, syscalls
+from sockbench import loadgen, native, report, stats, syscalls
 from sockbench.idle import IdleConnections
 from sockbench.registry import Implementation, python2
 from sockbench.servers import Server, nginx_path, start_nginx
@@ -72,6 +72,7 @@ class Settings:
     # most: a server slower than that to accept (the spinning v4_poll) fails it.
     idle_grow_timeout: float = 20.0
     idle_settle: float = 1.5      # bound on waiting for the server to go quiet
+    generator: str = "c"          # "c" (the Python one where it cannot be built) or "python"
 
     @classmethod
     def quick(cls) -> Settings:
@@ -108,16 +109,21 @@ R = TypeVar("R")  # what it returns
 
 
 class Generator:
-    """The load generator's worker processes, started once for the whole run."""
+    """The load generator, for the whole run: the C one where ``native`` is
+    its built binary, run as ``workers`` processes per round; else the
+    Python one's worker processes, started once."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, native: Path | None) -> None:
         self.workers = workers
+        self.native = native
         # spawn: the workers must not inherit this process's servers' files.
-        self._pool = multiprocessing.get_context("spawn").Pool(workers)
+        self._pool = (None if native is not None
+                      else multiprocessing.get_context("spawn").Pool(workers))
 
     def close(self) -> None:
-        self._pool.terminate()
-        self._pool.join()
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
 
     def _shares(self, count: int) -> list[int]:
         """``count`` connections split over the workers as evenly as they go."""
@@ -127,15 +133,30 @@ class Generator:
     def _each(self, function: Callable[[J], R], jobs: list[J], bound: float) -> list[R]:
         """``function(job)`` for every job at once, one worker each; every result
         within ``bound`` seconds."""
+        assert self._pool is not None
         pending = [self._pool.apply_async(function, (job,)) for job in jobs]
         return [p.get(bound) for p in pending]
+
+    def _conn(self, jobs: list[loadgen.Job], bound: float) -> list[loadgen.WorkerResult]:
+        if self.native is None:
+            return self._each(loadgen.run, jobs, bound)
+        binary = self.native
+        outputs = native.run_all([native.conn_argv(binary, job) for job in jobs], bound)
+        return [native.worker_result(out) for out in outputs]
+
+    def _stream(self, jobs: list[loadgen.StreamJob], bound: float) -> list[loadgen.StreamResult]:
+        if self.native is None:
+            return self._each(loadgen.stream, jobs, bound)
+        binary = self.native
+        outputs = native.run_all([native.stream_argv(binary, job) for job in jobs], bound)
+        return [native.stream_result(out) for out in outputs]
 
     def measure(self, port: int, concurrency: int, settings: Settings,
                 greeting: int, payload: bytes) -> dict[str, Any]:
         """One round against ``port``: the figures of every worker, combined."""
         jobs = [loadgen.Job(HOST, port, share, settings.duration, greeting, payload,
                             settings.timeout) for share in self._shares(concurrency)]
-        results = self._each(loadgen.run, jobs, settings.duration + settings.timeout + 30)
+        results = self._conn(jobs, settings.duration + settings.timeout + 30)
         latencies = [lat for r in results for lat in r.latencies]
         wall = max(r.wall for r in results)
         return {
@@ -149,6 +170,7 @@ class Generator:
             # open: near 100% would mean the generator, not the server, was the limit.
             "generator_cpu": sum(r.window_cpu for r in results) / (settings.duration * len(jobs)),
             "generator_cpu_seconds": sum(r.cpu for r in results),
+            "generator_processes": len(jobs),
             "seconds": wall,
         }
 
@@ -160,8 +182,8 @@ class Generator:
                                   drain=settings.stream_drain, server_pid=server_pid)
                 for share in self._shares(settings.stream_connections)]
         # Connecting to a spinning original is slow: a generous bound.
-        results = self._each(loadgen.stream, jobs,
-                             settings.duration + settings.stream_drain + 4 * settings.timeout + 60)
+        results = self._stream(jobs, settings.duration + settings.stream_drain
+                               + 4 * settings.timeout + 60)
         seconds = max(r.seconds for r in results)
         sent = sum(r.sent for r in results)
         return {
@@ -171,6 +193,7 @@ class Generator:
             "errors": _errors(results),
             "generator_cpu": sum(r.cpu for r in results) / (seconds * len(jobs))
             if seconds else None,
+            "generator_processes": len(jobs),
             "seconds": seconds,
         }
 
@@ -210,11 +233,21 @@ def _measure_entry(scenario: str, entry: _Entry, generator: Generator,
     cpu1, wall = entry.server.cpu_seconds(), time.monotonic() - started
     # Over the whole round, connecting and draining included.
     record["server_cpu"] = (cpu1 - cpu0) / wall if cpu0 is not None and cpu1 is not None else None
+    record["generator_bound"] = generator_bound(record)
     if not entry.server.alive():
         entry.dead = (f"server exited with status {entry.server.popen.returncode} "
                       f"in round: {entry.server.stderr_tail()}")
         record["failed"] = entry.dead
     return record
+
+
+def generator_bound(record: dict[str, Any]) -> bool | None:
+    """Whether a round's generator used too much CPU for the rate to be
+    the server's; None where either CPU share is unknown."""
+    gen, srv = record.get("generator_cpu"), record.get("server_cpu")
+    if gen is None or srv is None:
+        return None
+    return bool(gen * record.get("generator_processes", 1) >= report.HEADROOM * srv)
 
 
 def _summary(rounds: list[dict[str, Any]], rate: str = "conn_per_s") -> dict[str, Any]:
@@ -438,38 +471,45 @@ def run_idle(impls: list[Implementation], settings: Settings, generator: Generat
 
     One server at a time (10,000 idle connections to each of a dozen servers
     at once would exhaust the machine, not measure it); each is swept from
-    no idle connections up, ``settings.idle_rounds`` times.
+    no idle connections up, ``settings.idle_rounds`` times.  They are all
+    started at once, as in the other scenarios: starting a Python process
+    takes longer than a quick sweep of it, and an idle listener costs the
+    others nothing.  Each is stopped once swept.
     """
     raise_fd_limit(max(settings.idle_levels) + 1024)
     results: dict[str, Any] = {}
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="bench-") as workdir:
-        for done, impl in enumerate(impls, 1):
+    with ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
+        servers = [stack.enter_context(Server(impl.name, impl.argv(HOST), workdir))
+                   for impl in impls]
+        for server in servers:
+            server.wait_listening()
+            # The listener, and an event loop's wake-up socket pair.
+            server.own_sockets = server.socket_count() or 1
+        for done, (impl, server) in enumerate(zip(impls, servers, strict=True), 1):
             greeting = len(CONVERSATIONS[impl.like].greeting)
             bound = impl.idle_bound()
             sweeps: list[list[dict[str, Any]]] = []
-            with Server(impl.name, impl.argv(HOST), Path(workdir)) as server:
-                server.wait_listening()
-                # The listener, and an event loop's wake-up socket pair.
-                server.own_sockets = server.socket_count() or 1
-                for _ in range(settings.idle_rounds):
-                    # The last sweep's connections must be gone first: a
-                    # thread or process per connection takes a while to end.
-                    _wait_accepted_down(server, settings.idle_grow_timeout)
-                    _settle(server, settings.idle_settle)
-                    sweep: list[dict[str, Any]] = []
-                    with IdleConnections(HOST, server.port, greeting) as idle:
-                        for level in settings.idle_levels:
-                            if bound is not None and level > bound[0]:
-                                sweep.append({"idle": level, "failed": bound[1]})
-                                break
-                            sweep.append(_idle_level(server, idle, level, greeting,
-                                                     generator, settings))
-                            if "failed" in sweep[-1]:
-                                break
-                    sweeps.append(sweep)
-                    if not server.alive():
-                        break
+            for _ in range(settings.idle_rounds):
+                # The last sweep's connections must be gone first: a
+                # thread or process per connection takes a while to end.
+                _wait_accepted_down(server, settings.idle_grow_timeout)
+                _settle(server, settings.idle_settle)
+                sweep: list[dict[str, Any]] = []
+                with IdleConnections(HOST, server.port, greeting) as idle:
+                    for level in settings.idle_levels:
+                        if bound is not None and level > bound[0]:
+                            sweep.append({"idle": level, "failed": bound[1]})
+                            break
+                        sweep.append(_idle_level(server, idle, level, greeting,
+                                                 generator, settings))
+                        if "failed" in sweep[-1]:
+                            break
+                sweeps.append(sweep)
+                if not server.alive():
+                    break
+            server.stop()
             results[impl.name] = {"like": impl.like, "variant": impl.variant,
                                   **_idle_summary(sweeps, settings.idle_levels),
                                   "sweeps": sweeps}
@@ -544,10 +584,25 @@ def available(impls: list[Implementation]) -> tuple[list[Implementation], dict[s
     return runnable, skipped
 
 
+def choose_generator(wanted: str) -> tuple[Path | None, str]:
+    """The C generator's binary if it is wanted and can be built, else None;
+    and the line the report starts with to say which generator ran."""
+    if wanted == "python":
+        return None, "load generator: Python (--generator python)"
+    try:
+        binary = native.build()
+    except native.Unavailable as exc:
+        return None, (f"load generator: Python, the C one cannot be built ({exc}); "
+                      "the fastest servers may be measured at the generator's pace")
+    return binary, f"load generator: C ({native.SOURCE.name}, built with {native.compiler()})"
+
+
 def run(scenarios: list[str], impls: list[Implementation], settings: Settings,
         progress: Progress) -> dict[str, Any]:
     """Every chosen scenario; the whole report as a JSON-ready dict."""
     runnable, skipped = available(impls)
+    binary, generator_line = (choose_generator(settings.generator)
+                              if scenarios != ["syscalls"] else (None, None))
     result: dict[str, Any] = {
         "schema": report.SCHEMA, "machine": machine(),
         "settings": {"rounds": settings.rounds, "duration_s": settings.duration,
@@ -556,6 +611,8 @@ def run(scenarios: list[str], impls: list[Implementation], settings: Settings,
                      "idle_chat_s": settings.idle_chat},
         "skipped": skipped, "scenarios": {},
     }
+    if generator_line is not None:
+        result["generator"] = generator_line
     ceiling_scenarios = [s for s in scenarios if s in ("greet", "chat")]
     generator: Generator | None = None
     try:
@@ -565,7 +622,7 @@ def run(scenarios: list[str], impls: list[Implementation], settings: Settings,
                 continue
             chosen = [i for i in runnable if applies(scenario, i)]
             if generator is None:
-                generator = Generator(settings.workers)
+                generator = Generator(settings.workers, binary)
             if scenario == "idle":
                 result["scenarios"]["idle"] = run_idle(chosen, settings, generator, progress)
                 continue

@@ -7,6 +7,7 @@ machines, and the benchmark's targets are reported by the benchmark itself.
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import sys
 import time
@@ -17,7 +18,7 @@ from typing import Any
 import pytest
 
 from modern.common import CONVERSATIONS
-from sockbench import loadgen, report, runner, servers, stats, syscalls
+from sockbench import loadgen, native, report, runner, servers, stats, syscalls
 from sockbench.idle import IdleConnections
 from sockbench.registry import by_name, implementations
 from sockbench.servers import Server, nginx_path, start_nginx
@@ -78,7 +79,8 @@ def test_select_cannot_watch_past_fd_setsize() -> None:
 
 def test_every_implementation_serves_on_a_free_loopback_port() -> None:
     impls = implementations()
-    assert len(impls) == len(CONVERSATIONS) * 5 + 2  # and v4_select by thread, by process
+    # and v4_select by thread, by process; v1_server by the Protocol reference on each loop
+    assert len(impls) == len(CONVERSATIONS) * 5 + 4
     for impl in impls:
         assert by_name(impl.name) == impl
         argv = impl.argv("127.0.0.1")
@@ -89,9 +91,91 @@ def test_every_implementation_serves_on_a_free_loopback_port() -> None:
 
 
 def test_unknown_implementation_names_are_refused() -> None:
-    for name in ("v4_select", "v4_select/fast", "v9/port", "v4_poll/threading"):
+    for name in ("v4_select", "v4_select/fast", "v9/port", "v4_poll/threading",
+                 "v4_select/uvloop-protocol"):
         with pytest.raises(KeyError):
             by_name(name)
+
+
+@pytest.fixture(scope="session")
+def built() -> Path:
+    """The C generator, built once for the session into its own cache."""
+    require(None if shutil.which(native.compiler()) else "no C compiler (cc)")
+    return native.build()
+
+
+def _c_run(binary: Path, job: loadgen.Job) -> loadgen.WorkerResult:
+    return native.worker_result(native.run_all([native.conn_argv(binary, job)], WAIT)[0])
+
+
+def _c_stream(binary: Path, job: loadgen.StreamJob) -> loadgen.StreamResult:
+    return native.stream_result(native.run_all([native.stream_argv(binary, job)], WAIT)[0])
+
+
+Run = Callable[[loadgen.Job], loadgen.WorkerResult]
+Stream = Callable[[loadgen.StreamJob], loadgen.StreamResult]
+
+
+@pytest.fixture(params=["python", "c"])
+def load(request: pytest.FixtureRequest) -> Run:
+    """Each generator's greet and chat run: the same behaviour is asked of both."""
+    if request.param == "python":
+        return loadgen.run
+    binary = request.getfixturevalue("built")
+    return lambda job: _c_run(binary, job)
+
+
+@pytest.fixture(params=["python", "c"])
+def stream_load(request: pytest.FixtureRequest) -> Stream:
+    """Each generator's stream run."""
+    if request.param == "python":
+        return loadgen.stream
+    binary = request.getfixturevalue("built")
+    return lambda job: _c_stream(binary, job)
+
+
+def test_the_c_generator_is_built_once_per_source_and_compiler(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, built: Path) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    first = native.build()
+    assert first.parent == tmp_path / "socket-models"
+    assert first.name == built.name  # the key does not depend on where the cache is
+    mtime = first.stat().st_mtime_ns
+    assert native.build() == first and first.stat().st_mtime_ns == mtime
+    # Nothing but the binary is left behind: the temporary file was renamed.
+    assert [p.name for p in first.parent.iterdir()] == [first.name]
+
+
+def test_without_a_compiler_the_build_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(native.COMPILER_VARIABLE, "/no/such/cc")
+    with pytest.raises(native.Unavailable, match="no C compiler: '/no/such/cc' not found"):
+        native.build()
+
+
+def test_a_compiler_that_fails_is_reported_in_one_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    false = tmp_path / "cc"
+    false.write_text("#!/bin/sh\necho 'cc: error: out of cheese' >&2\nexit 1\n")
+    false.chmod(0o755)
+    monkeypatch.setenv(native.COMPILER_VARIABLE, str(false))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    with pytest.raises(native.Unavailable, match="failed: cc: error: out of cheese"):
+        native.build()
+    assert list((tmp_path / "cache" / "socket-models").iterdir()) == []
+
+
+def test_without_a_compiler_the_python_generator_runs_and_the_report_says_so(
+        tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    done = run(python_module("sockbench", "--quick", "--scenario", "greet",
+                             "--impl", "v1_server/port", "--duration", "0.2", "--json", str(out)),
+               timeout=CLI_WAIT, env={native.COMPILER_VARIABLE: "/no/such/cc"})
+    assert done.returncode == 0, done.stderr.decode()
+    first = done.stdout.decode().splitlines()[0]
+    assert first.startswith("load generator: Python, the C one cannot be built (no C compiler")
+    assert json.loads(out.read_text())["generator"] == first
+    assert json.loads(out.read_text())["scenarios"]["greet"]["results"]["v1_server/port"][
+        "conn_per_s"]["median"] > 0
 
 
 def _server(module: str, *extra: str) -> tuple[Proc, int]:
@@ -99,11 +183,11 @@ def _server(module: str, *extra: str) -> tuple[Proc, int]:
     return proc, proc.listening()[1]
 
 
-def test_greet_load_reads_every_greeting_until_the_server_closes() -> None:
+def test_greet_load_reads_every_greeting_until_the_server_closes(load: Run) -> None:
     proc, port = _server("blocking_server", "-q")
     try:
         greeting = len(CONVERSATIONS["v1_server"].greeting)
-        result = loadgen.run(loadgen.Job("127.0.0.1", port, 4, 0.3, greeting, timeout=5.0))
+        result = load(loadgen.Job("127.0.0.1", port, 4, 0.3, greeting, timeout=5.0))
     finally:
         assert proc.stop() == 0
     assert result.completed > 0
@@ -112,11 +196,11 @@ def test_greet_load_reads_every_greeting_until_the_server_closes() -> None:
     assert 0 < result.window_cpu <= result.cpu
 
 
-def test_chat_load_sends_its_payload_and_waits_for_the_close() -> None:
+def test_chat_load_sends_its_payload_and_waits_for_the_close(load: Run) -> None:
     proc, port = _server("select_server")
     try:
         greeting = len(CONVERSATIONS["v4_select"].greeting)
-        result = loadgen.run(loadgen.Job("127.0.0.1", port, 2, 0.2, greeting,
+        result = load(loadgen.Job("127.0.0.1", port, 2, 0.2, greeting,
                                          runner.CHAT_PAYLOAD, timeout=5.0))
     finally:
         assert proc.stop() == 0
@@ -129,12 +213,12 @@ def test_chat_load_sends_its_payload_and_waits_for_the_close() -> None:
     assert len(disconnected) >= result.completed + result.late
 
 
-def test_a_silent_server_is_an_error_not_a_hang() -> None:
+def test_a_silent_server_is_an_error_not_a_hang(load: Run) -> None:
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen(16)
         port = listener.getsockname()[1]
-        result = loadgen.run(loadgen.Job("127.0.0.1", port, 2, 0.1, 12, timeout=0.3))
+        result = load(loadgen.Job("127.0.0.1", port, 2, 0.1, 12, timeout=0.3))
     assert result.completed == 0
     assert result.errors["timeout"] >= 2
     assert result.wall < 5
@@ -164,10 +248,15 @@ def test_quick_greet_writes_the_documented_json(tmp_path: Path) -> None:
     assert len(result["rounds"]) == 1
     assert result["rounds"][0]["completed"] > 0
     assert result["generator_cpu"] > 0
+    assert result["rounds"][0]["generator_bound"] in (True, False)
     assert greet["ceiling"]["conn_per_s"]["median"] > 0
     assert {v["status"] for v in data["targets"]} <= {"met", "missed", "not measured"}
     table = done.stdout.decode()
+    assert table.splitlines()[0] == data["generator"]
+    assert data["generator"].startswith("load generator: C" if shutil.which(native.compiler())
+                                        else "load generator: Python")
     assert "v1_server/port" in table and "generator ceiling:" in table
+    assert "gen/srv CPU by round" in table
     assert "round 1/1" in done.stderr.decode()
 
 
@@ -226,12 +315,12 @@ def test_bad_arguments_give_one_line_and_exit_2(args: list[str], complaint: str)
     assert not done.stdout
 
 
-def test_stream_counts_exactly_the_bytes_the_server_reports() -> None:
+def test_stream_counts_exactly_the_bytes_the_server_reports(stream_load: Stream) -> None:
     # One message per send, briefly, and the server not silenced: every byte
     # the generator counts must be in the server's received lines.
     proc, port = _server("poll_server")
     try:
-        result = loadgen.stream(loadgen.StreamJob("127.0.0.1", port, 3, 0.05, 0,
+        result = stream_load(loadgen.StreamJob("127.0.0.1", port, 3, 0.05, 0,
                                                   batch=1, timeout=WAIT))
         assert proc.wait_until(lambda: sum(line.startswith(b"disconnected ")
                                            for line in proc.lines) == 3)
@@ -245,12 +334,12 @@ def test_stream_counts_exactly_the_bytes_the_server_reports() -> None:
     assert received == b"x" * result.sent
 
 
-def test_stream_does_not_count_bytes_the_server_never_confirmed() -> None:
+def test_stream_does_not_count_bytes_the_server_never_confirmed(stream_load: Stream) -> None:
     # A server that accepts and never reads nor closes: nothing is counted.
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen(8)
-        result = loadgen.stream(loadgen.StreamJob("127.0.0.1", listener.getsockname()[1],
+        result = stream_load(loadgen.StreamJob("127.0.0.1", listener.getsockname()[1],
                                                   2, 0.05, 0, timeout=0.3))
     assert result.sent == 0 and result.connections == 0
     assert result.errors["not closed by the server"] == 2

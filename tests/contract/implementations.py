@@ -6,8 +6,9 @@ server, the original under Python 2.7 (through ``compat.run``), the same
 original on Python 3 through ``compat.run --interpreter py3`` (which must fail
 exactly where the original fails, no more), its faithful port, and
 ``selectors_server``/``asyncio_server`` speaking its conversation (the latter
-on asyncio's loop and on uvloop); and for v4_select, ``threading_server`` and
-``forking_server`` speaking it too.
+on asyncio's loop and on uvloop), and ``asyncio_protocol_server``, the bare
+``asyncio.Protocol`` reference the benchmark sets beside it; and for
+v4_select, ``threading_server`` and ``forking_server`` speaking it too.
 """
 
 from __future__ import annotations
@@ -81,6 +82,8 @@ def servers() -> list[Implementation]:
             Implementation(f"{like}/uvloop", like, False,
                            _modern("asyncio_server", "--like", like, "--loop", "uvloop"),
                            "uvloop"),
+            Implementation(f"{like}/protocol", like, False,
+                           _modern("asyncio_protocol_server", "--like", like, "--loop", "asyncio")),
         ]
     impls.append(Implementation("v4_poll/port-on-compat-poll", "v4_poll", False,
                                 _poll_server_on_compat_poll))

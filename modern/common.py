@@ -8,8 +8,10 @@ every port to the same wire bytes and the same event lines.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import ipaddress
+import os
 import signal
 import socket
 import sys
@@ -294,29 +296,68 @@ def listen(host: str, port: int) -> socket.socket:
     except OSError as exc:
         listener.close()
         fail(f"cannot listen on {format_address(address)}: {exc.strerror}")
+    _reserve()
     return listener
 
 
 # accept() errors that mean "out of descriptors or memory, for now".
 RESOURCE_ERRORS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 
-# How long to stop accepting when out of descriptors.  The listening socket
-# stays readable while connections wait, so without a pause a loop would spin.
+# How long to stop accepting when even the spare descriptor cannot help (out
+# of kernel memory).  The listening socket stays readable while connections
+# wait, so without a pause a loop would spin.
 ACCEPT_BACKOFF = 0.1
 
+# One descriptor held in reserve, as libuv does: out of descriptors, accept()
+# gives it up for the connection that waits, closes that connection at once and
+# takes the descriptor back.  Pausing instead would stop a one-thread loop for
+# every client it serves, since the waiting connection keeps the listener
+# readable; and the excess learns at once that it was turned away.
+_spare: int | None = None
 
 # When accept() started running out of descriptors, if it still is: a burst
 # of failures is logged once, not once per attempt.
 _starved_since: float | None = None
 
 
+def _reserve() -> None:
+    """Hold the spare descriptor, if one is free."""
+    global _spare
+    if _spare is None:
+        with contextlib.suppress(OSError):
+            _spare = os.open(os.devnull, os.O_RDONLY)
+
+
+def _turn_away(listener: socket.socket) -> bool:
+    """Accept the waiting connection on the spare descriptor and close it at
+    once; False if that did not help (no spare, or accept failed again)."""
+    global _spare
+    if _spare is None:
+        return False
+    os.close(_spare)
+    _spare = None
+    try:
+        conn, _ = listener.accept()
+    except (BlockingIOError, InterruptedError):
+        return True
+    except OSError:
+        return False
+    else:
+        conn.close()
+        return True
+    finally:
+        _reserve()
+
+
 def accept(listener: socket.socket) -> tuple[socket.socket, Any] | None:
     """The next connection, or None if there was none after all or it failed.
 
     A failed accept never stops a server.  Out of descriptors (EMFILE and
-    kin), it logs once per burst and pauses for :data:`ACCEPT_BACKOFF`, so the
-    server keeps serving the connections it has instead of spinning, and
-    accepts again once descriptors free up.
+    kin), it logs once per burst and closes the connection that waits at once,
+    on a descriptor held in reserve, so the server goes on serving the
+    connections it has at full speed and accepts again once descriptors free
+    up.  Only if that fails too (out of memory) does it pause for
+    :data:`ACCEPT_BACKOFF`, rather than spin.
     """
     global _starved_since
     try:
@@ -329,9 +370,10 @@ def accept(listener: socket.socket) -> tuple[socket.socket, Any] | None:
             return None
         if _starved_since is None:
             _starved_since = time.monotonic()
-            log(f"accept failed: {exc.strerror}; pausing new connections until "
+            log(f"accept failed: {exc.strerror}; closing new connections at once until "
                 "descriptors free up")
-        time.sleep(ACCEPT_BACKOFF)
+        if not _turn_away(listener):
+            time.sleep(ACCEPT_BACKOFF)
         return None
     if _starved_since is not None:
         log(f"accepting again after {time.monotonic() - _starved_since:.1f} s")

@@ -18,7 +18,7 @@ What changed and why:
 - Received bytes are reported with ``repr``, never printed raw.
 - Binds ``127.0.0.1`` by default; SIGINT and SIGTERM close every socket.
 - ``--max-connections`` and ``--idle-timeout`` bound what it holds; out of
-  descriptors it backs off instead of dying.
+  descriptors it closes the excess at once and serves on instead of dying.
 - Where ``select.poll`` does not exist (Windows), :mod:`compat.poll` stands in.
 """
 

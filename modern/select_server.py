@@ -20,7 +20,7 @@ What changed and why:
   and newlines stay unambiguous.  No debug lines of the loop's state.
 - Binds ``127.0.0.1`` by default; SIGINT and SIGTERM close every socket.
 - ``--max-connections`` and ``--idle-timeout`` bound what it holds; out of
-  descriptors it backs off instead of dying.
+  descriptors it closes the excess at once and serves on instead of dying.
 """
 
 from __future__ import annotations

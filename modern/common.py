@@ -14,6 +14,7 @@ import ipaddress
 import json
 import os
 import re
+import select
 import signal
 import socket
 import sys
@@ -81,12 +82,20 @@ def format_address(address: Any) -> str:
     return f"{host}:{port}"
 
 
+# A pipe keeps one write whole, however many processes write to it at once,
+# only up to PIPE_BUF bytes (4096 on Linux; POSIX promises 512).
+LINE_MAX = getattr(select, "PIPE_BUF", 512)
+
+
 class Events:
     """The event lines on standard output, one per line, flushed at once.
 
     Threads of one server share an instance; the lock keeps their lines whole.
-    Forked children inherit it and each line is written in one call, which a
-    pipe keeps whole too (a line is far below PIPE_BUF).
+    Processes sharing the pipe (forked children, workers) cannot share the
+    lock, so every line is one write of at most :data:`LINE_MAX` bytes, which
+    the pipe keeps whole: a chunk whose ``repr`` would make a longer line is
+    reported as several ``received`` lines, in order.  Chunk boundaries are not
+    part of the contract (TCP has none); the bytes and their order are.
     """
 
     def __init__(self, quiet: bool = False) -> None:
@@ -106,8 +115,14 @@ class Events:
             self._emit(f"connected {format_address(address)}")
 
     def received(self, address: Any, data: bytes) -> None:
-        if not self.quiet:
-            self._emit(f"received {format_address(address)} {data!r}")
+        if self.quiet:
+            return
+        prefix = f"received {format_address(address)} "
+        # repr spends at most four characters on a byte (\xff), and the line
+        # three more on b'' and one on the newline.
+        step = max(1, (LINE_MAX - len(prefix) - 4) // 4)
+        for start in range(0, len(data), step):
+            self._emit(prefix + repr(data[start:start + step]))
 
     def disconnected(self, address: Any) -> None:
         if not self.quiet:

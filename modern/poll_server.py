@@ -1,8 +1,8 @@
 """poll() server: one thread watches every connection, with no FD_SETSIZE.
 
 Port of ``legacy/v4_poll.py``.  Same conversation: no greeting; read until the
-peer closes or fails; report ``connected``, one ``received`` per chunk,
-``disconnected``.
+peer closes or fails; report ``connected``, ``received`` for each chunk
+(several lines for a long one), ``disconnected``.
 
 What changed and why:
 

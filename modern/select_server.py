@@ -2,7 +2,8 @@
 
 Port of ``legacy/v4_select.py``.  Same conversation: on accept, send
 ``b"connect to server successful"``, then read until the peer closes or fails;
-report ``connected``, one ``received`` per chunk, ``disconnected``.
+report ``connected``, ``received`` for each chunk (several lines for a long
+one), ``disconnected``.
 
 What changed and why:
 

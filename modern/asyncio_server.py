@@ -30,13 +30,15 @@ async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
     if address is None:
         # The peer reset the connection before it was accepted: there is no
         # one to greet and no address to report.
-        common.log("a connection was reset before it could be served")
+        common.BURSTS.note("a connection was reset before it could be served",
+                           "{count} more connections", "reset before they could be served")
         writer.close()
         return
     global _starved
     if _starved:
         _starved = False
-        common.log("accepting again")
+        common.BURSTS.note("accepting again", "accepting again {count} more times",
+                           "descriptors freed up")
     events.connected(address)
     try:
         writer.write(conversation.greeting)

@@ -8,8 +8,13 @@ every port to the same wire bytes and the same event lines.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import ipaddress
+import json
+import os
+import re
+import select
 import signal
 import socket
 import sys
@@ -77,12 +82,20 @@ def format_address(address: Any) -> str:
     return f"{host}:{port}"
 
 
+# A pipe keeps one write whole, however many processes write to it at once,
+# only up to PIPE_BUF bytes (4096 on Linux; POSIX promises 512).
+LINE_MAX = getattr(select, "PIPE_BUF", 512)
+
+
 class Events:
     """The event lines on standard output, one per line, flushed at once.
 
     Threads of one server share an instance; the lock keeps their lines whole.
-    Forked children inherit it and each line is written in one call, which a
-    pipe keeps whole too (a line is far below PIPE_BUF).
+    Processes sharing the pipe (forked children, workers) cannot share the
+    lock, so every line is one write of at most :data:`LINE_MAX` bytes, which
+    the pipe keeps whole: a chunk whose ``repr`` would make a longer line is
+    reported as several ``received`` lines, in order.  Chunk boundaries are not
+    part of the contract (TCP has none); the bytes and their order are.
     """
 
     def __init__(self, quiet: bool = False) -> None:
@@ -102,28 +115,192 @@ class Events:
             self._emit(f"connected {format_address(address)}")
 
     def received(self, address: Any, data: bytes) -> None:
-        if not self.quiet:
-            self._emit(f"received {format_address(address)} {data!r}")
+        if self.quiet:
+            return
+        prefix = f"received {format_address(address)} "
+        # repr spends at most four characters on a byte (\xff), and the line
+        # three more on b'' and one on the newline.
+        step = max(1, (LINE_MAX - len(prefix) - 4) // 4)
+        for start in range(0, len(data), step):
+            self._emit(prefix + repr(data[start:start + step]))
 
     def disconnected(self, address: Any) -> None:
         if not self.quiet:
             self._emit(f"disconnected {format_address(address)}")
 
 
-_log_lock = threading.Lock()
+def _write_line(line: str) -> None:
+    # One write per line, so that threads, and processes sharing the pipe, do
+    # not interleave within it (print would write the newline apart).
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
+# How long a burst of one kind of diagnostic is summed up over.
+BURST_INTERVAL = 1.0
+
+
+@dataclass
+class _Burst:
+    tally: str          # "refused {count} connections", say
+    reason: str
+    started: float
+    silent: int = 0     # counted, not written
+
+
+class Bursts:
+    """Diagnostics a flood would repeat without end, written once per burst.
+
+    The first of a kind in a quiet spell is written whole, naming its peer;
+    those that follow within :data:`BURST_INTERVAL` are only counted, and at
+    the end of the interval the count is one line, ``refused 168 more
+    connections in the last 1.0 s: at --max-connections 32``, after which a
+    new interval begins if there was any.  A flood costs a line a second; a
+    lone event, one line.  A timer thread writes the counts as they fall due.
+
+    A process forked per connection lives too briefly to sum anything up:
+    after :meth:`relay_children`, such children send their diagnostics through
+    a pipe to the parent, which sums them with its own in :meth:`drain`.
+    """
+
+    def __init__(self, interval: float = BURST_INTERVAL) -> None:
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._bursts: dict[tuple[str, str], _Burst] = {}
+        self._timer: threading.Timer | None = None
+        self._from_children: int | None = None   # the pipe's read end, in the parent
+        self._to_parent: int | None = None       # its write end
+        self._relaying = False                   # in a child: send, do not write
+        self._partial = b""
+        if hasattr(os, "register_at_fork"):
+            # The timer thread may be writing when another thread forks: the
+            # child would inherit a held lock (ours, and stderr's).  Forking
+            # waits for it, and the child starts with no burst of its own.
+            os.register_at_fork(before=self._lock.acquire,
+                                after_in_parent=self._lock.release,
+                                after_in_child=self._forget)
+
+    def _forget(self) -> None:
+        self._lock = threading.Lock()
+        self._bursts = {}
+        self._timer = None
+        if self._from_children is not None:
+            os.close(self._from_children)
+            self._from_children = None
+            self._relaying = True
+
+    def relay_children(self) -> None:
+        """Have the processes forked from now on send their diagnostics to this
+        one, to be summed up here by :meth:`drain`."""
+        self._from_children, self._to_parent = os.pipe()
+        # Neither end may block: the parent drains between connections, and a
+        # child must not wait for a parent that is waiting for it to exit.
+        os.set_blocking(self._from_children, False)
+        os.set_blocking(self._to_parent, False)
+
+    def _relayed(self, line: str, tally: str | None = None, reason: str = "") -> bool:
+        """Whether ``line`` went to the parent (a child's; a line, below
+        PIPE_BUF, goes whole); False: write it here (pipe full, or no parent)."""
+        if not self._relaying or self._to_parent is None:
+            return False
+        try:
+            os.write(self._to_parent, json.dumps([line, tally, reason]).encode() + b"\n")
+        except OSError:
+            return False
+        return True
+
+    def drain(self) -> None:
+        """Sum up what the children have sent so far."""
+        if self._from_children is None:
+            return
+        with contextlib.suppress(BlockingIOError):
+            while chunk := os.read(self._from_children, 65536):
+                self._partial += chunk
+        *lines, self._partial = self._partial.split(b"\n")
+        for line in lines:
+            text, tally, reason = json.loads(line)
+            if tally is None:
+                self.write(text)
+            else:
+                self.note(text, tally, reason)
+
+    def write(self, line: str) -> None:
+        """Write ``line`` as it is, whole among the counts."""
+        if self._relayed(line):
+            return
+        with self._lock:
+            _write_line(line)
+
+    def note(self, line: str, tally: str, reason: str) -> None:
+        """Write ``line``, or count it if its kind (``tally`` and ``reason``)
+        came within the interval; ``tally`` has a ``{count}`` field."""
+        if self._relayed(line, tally, reason):
+            return
+        with self._lock:
+            burst = self._bursts.get((tally, reason))
+            if burst is not None:
+                burst.silent += 1
+                return
+            self._bursts[tally, reason] = _Burst(tally, reason, time.monotonic())
+            _write_line(line)
+            if self._timer is None:
+                self._schedule(self.interval)
+
+    def _schedule(self, delay: float) -> None:
+        self._timer = threading.Timer(delay, self._tick)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _tick(self) -> None:
+        with self._lock:
+            self._timer = None
+            now = time.monotonic()
+            for key, burst in list(self._bursts.items()):
+                if burst.started + self.interval > now:
+                    continue
+                if burst.silent:
+                    self._write_count(burst, self.interval)
+                    self._bursts[key] = _Burst(burst.tally, burst.reason, now)
+                else:
+                    del self._bursts[key]
+            if self._bursts:
+                first = min(burst.started for burst in self._bursts.values())
+                self._schedule(max(0.0, first + self.interval - now))
+
+    def flush(self) -> None:
+        """Write every count not yet written (on the way out)."""
+        self.drain()
+        with self._lock:
+            now = time.monotonic()
+            for burst in self._bursts.values():
+                if burst.silent:
+                    self._write_count(burst, now - burst.started)
+            self._bursts.clear()
+
+    @staticmethod
+    def _write_count(burst: _Burst, seconds: float) -> None:
+        _write_line(f"{burst.tally.format(count=burst.silent)} in the last {seconds:.1f} s: "
+                    f"{burst.reason}")
+
+
+BURSTS = Bursts()
+
+# A diagnostic about one peer: ``HOST:PORT: what happened``.
+_ABOUT_A_PEER = re.compile(r"(?:\[[^\]]*\]|[^\s:\[\]]+):\d+: (?P<what>.*)", re.DOTALL)
 
 
 def log(message: str) -> None:
-    """A diagnostic: one line on standard error, written whole.
+    """A diagnostic: one line on standard error.
 
-    Not ``print``: it writes the message and its newline in two calls, so two
-    handler threads logging at once produce one line with both messages.  One
-    write under a lock keeps threads apart; forked children each write one
-    short line, which a pipe keeps whole (far below PIPE_BUF).
+    A line about one peer (``HOST:PORT: what happened``, as every port writes
+    them) is what a flood repeats: those go through :data:`BURSTS`, by what
+    happened, so that a storm of resets is a line a second.
     """
-    with _log_lock:
-        sys.stderr.write(message + "\n")
-        sys.stderr.flush()
+    about_a_peer = _ABOUT_A_PEER.fullmatch(message)
+    if about_a_peer is None:
+        BURSTS.write(message)
+    else:
+        BURSTS.note(message, "{count} more connections", about_a_peer["what"])
 
 
 def fail(message: str) -> NoReturn:
@@ -232,8 +409,9 @@ class Limits:
         """True, and logged, if a new connection would be one too many."""
         if held < self.max_connections:
             return False
-        log(f"refused {format_address(address)}: already {held} connections "
-            "(--max-connections)")
+        BURSTS.note(f"refused {format_address(address)}: already {held} connections "
+                    "(--max-connections)", "refused {count} more connections",
+                    f"at --max-connections {self.max_connections}")
         return True
 
     def touch(self, key: Any) -> None:
@@ -305,29 +483,70 @@ def listen(host: str, port: int) -> socket.socket:
     except OSError as exc:
         listener.close()
         fail(f"cannot listen on {format_address(address)}: {exc.strerror}")
+    _reserve()
     return listener
 
 
 # accept() errors that mean "out of descriptors or memory, for now".
 RESOURCE_ERRORS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 
-# How long to stop accepting when out of descriptors.  The listening socket
-# stays readable while connections wait, so without a pause a loop would spin.
+# How long to stop accepting when even the spare descriptor cannot help (out
+# of kernel memory).  The listening socket stays readable while connections
+# wait, so without a pause a loop would spin.
 ACCEPT_BACKOFF = 0.1
 
+# One descriptor held in reserve, as libuv does: out of descriptors, accept()
+# gives it up for the connection that waits, closes that connection at once and
+# takes the descriptor back.  Pausing instead would stop a one-thread loop for
+# every client it serves, since the waiting connection keeps the listener
+# readable; and the excess learns at once that it was turned away.
+_spare: int | None = None
 
 # When accept() started running out of descriptors, if it still is: a burst
 # of failures is logged once, not once per attempt.
 _starved_since: float | None = None
 
 
+def _reserve() -> None:
+    """Hold the spare descriptor, if one is free."""
+    global _spare
+    if _spare is None:
+        with contextlib.suppress(OSError):
+            _spare = os.open(os.devnull, os.O_RDONLY)
+
+
+def _turn_away(listener: socket.socket, reason: str) -> bool:
+    """Accept the waiting connection on the spare descriptor and close it at
+    once; False if that did not help (no spare, or accept failed again)."""
+    global _spare
+    if _spare is None:
+        return False
+    os.close(_spare)
+    _spare = None
+    try:
+        conn, address = listener.accept()
+    except (BlockingIOError, InterruptedError):
+        return True
+    except OSError:
+        return False
+    else:
+        conn.close()
+        BURSTS.note(f"refused {format_address(address)}: {reason}",
+                    "refused {count} more connections", reason)
+        return True
+    finally:
+        _reserve()
+
+
 def accept(listener: socket.socket) -> tuple[socket.socket, Any] | None:
     """The next connection, or None if there was none after all or it failed.
 
     A failed accept never stops a server.  Out of descriptors (EMFILE and
-    kin), it logs once per burst and pauses for :data:`ACCEPT_BACKOFF`, so the
-    server keeps serving the connections it has instead of spinning, and
-    accepts again once descriptors free up.
+    kin), it closes the connection that waits at once, on a descriptor held in
+    reserve, so the server goes on serving the connections it has at full
+    speed, and accepts again once descriptors free up.  Only if that fails too
+    (out of memory) does it pause for :data:`ACCEPT_BACKOFF`, rather than spin.
+    Each is logged once per burst (:class:`Bursts`).
     """
     global _starved_since
     try:
@@ -336,16 +555,18 @@ def accept(listener: socket.socket) -> tuple[socket.socket, Any] | None:
         return None
     except OSError as exc:
         if exc.errno not in RESOURCE_ERRORS:
-            log(f"accept failed: {exc}")
+            BURSTS.note(f"accept failed: {exc}", "accept failed {count} more times", str(exc))
             return None
         if _starved_since is None:
             _starved_since = time.monotonic()
-            log(f"accept failed: {exc.strerror}; pausing new connections until "
-                "descriptors free up")
-        time.sleep(ACCEPT_BACKOFF)
+        if not _turn_away(listener, f"out of descriptors ({exc.strerror})"):
+            BURSTS.note(f"accept failed: {exc.strerror}; pausing new connections",
+                        "paused {count} more times", f"accept failed: {exc.strerror}")
+            time.sleep(ACCEPT_BACKOFF)
         return None
     if _starved_since is not None:
-        log(f"accepting again after {time.monotonic() - _starved_since:.1f} s")
+        BURSTS.note(f"accepting again after {time.monotonic() - _starved_since:.1f} s",
+                    "accepting again {count} more times", "descriptors freed up")
         _starved_since = None
     return conn, address
 
@@ -384,10 +605,12 @@ def run(main: Callable[[Sequence[str] | None], None]) -> None:
 
     SIGTERM is turned into the KeyboardInterrupt that SIGINT already raises, so
     one ``finally`` closes sockets and reaps workers on both, and the program
-    exits 0 without a traceback.
+    exits 0 without a traceback, having written the counts of its last bursts.
     """
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         main(None)
     except KeyboardInterrupt:
         sys.exit(0)
+    finally:
+        BURSTS.flush()

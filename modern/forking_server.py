@@ -16,6 +16,9 @@ What changed beyond the ``socketserver_server`` port:
   process-per-connection model.  Such a child would wait for its peer for
   ever, so on the way out each child is sent SIGTERM, which ends it with its
   connection closed.
+- A child's diagnostics (a reset, say) go through a pipe to the parent,
+  which writes them once per burst with its own (``common.Bursts``): a reset
+  storm is a line a second, not a line per child.
 - Where ``os.fork`` is missing (Windows), ``compat.forking`` serves each
   connection in a thread instead and warns once.
 """
@@ -43,6 +46,14 @@ class ForkingServer(ForkingMixIn, Server):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
         super().server_close()
+        common.BURSTS.drain()
+
+    def service_actions(self) -> None:
+        # Between connections, and at least every poll interval: the children's
+        # diagnostics, summed up with the parent's (a reset storm is a line a
+        # second, not a line per child).
+        super().service_actions()
+        common.BURSTS.drain()
 
     def collect_children(self, *, blocking: bool = False) -> None:
         # ForkingMixIn's asks each live child in turn (waitpid(pid)), once per
@@ -72,6 +83,8 @@ def main(argv: Sequence[str] | None = None) -> None:
              "(default %(default)s, socketserver's)")
     args = parser.parse_args(argv)
     events = common.Events(args.quiet)
+    if hasattr(os, "fork"):
+        common.BURSTS.relay_children()
     with ForkingServer(common.listen(args.host, args.port), events,
                        common.CONVERSATIONS[args.like]) as server:
         server.max_children = args.max_children

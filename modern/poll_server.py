@@ -1,8 +1,8 @@
 """poll() server: one thread watches every connection, with no FD_SETSIZE.
 
 Port of ``legacy/v4_poll.py``.  Same conversation: no greeting; read until the
-peer closes or fails; report ``connected``, one ``received`` per chunk,
-``disconnected``.
+peer closes or fails; report ``connected``, ``received`` for each chunk
+(several lines for a long one), ``disconnected``.
 
 What changed and why:
 
@@ -18,7 +18,7 @@ What changed and why:
 - Received bytes are reported with ``repr``, never printed raw.
 - Binds ``127.0.0.1`` by default; SIGINT and SIGTERM close every socket.
 - ``--max-connections`` and ``--idle-timeout`` bound what it holds; out of
-  descriptors it backs off instead of dying.
+  descriptors it closes the excess at once and serves on instead of dying.
 - Where ``select.poll`` does not exist (Windows), :mod:`compat.poll` stands in.
 """
 

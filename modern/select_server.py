@@ -2,7 +2,8 @@
 
 Port of ``legacy/v4_select.py``.  Same conversation: on accept, send
 ``b"connect to server successful"``, then read until the peer closes or fails;
-report ``connected``, one ``received`` per chunk, ``disconnected``.
+report ``connected``, ``received`` for each chunk (several lines for a long
+one), ``disconnected``.
 
 What changed and why:
 
@@ -20,7 +21,7 @@ What changed and why:
   and newlines stay unambiguous.  No debug lines of the loop's state.
 - Binds ``127.0.0.1`` by default; SIGINT and SIGTERM close every socket.
 - ``--max-connections`` and ``--idle-timeout`` bound what it holds; out of
-  descriptors it backs off instead of dying.
+  descriptors it closes the excess at once and serves on instead of dying.
 """
 
 from __future__ import annotations

@@ -17,7 +17,8 @@ What changed and why:
   restart does not wait out TIME_WAIT; a backlog of ``SOMAXCONN``, not 5.
 - A handler error is one logged line, not a traceback; SIGINT and SIGTERM
   close the server and exit 0.
-- Out of descriptors, accept backs off and logs once instead of spinning.
+- Out of descriptors, accept closes the excess at once and logs once instead
+  of spinning.
 
 ``forking_server`` and ``threading_server`` reuse :class:`Server` with a mixin,
 exactly as the originals did, and can also speak a reading conversation
@@ -84,7 +85,7 @@ class Server(socketserver.TCPServer):
 
     def get_request(self) -> tuple[socket.socket, Any]:
         # socketserver retries a failed accept at once, and would spin while
-        # out of descriptors; common.accept logs once and backs off.
+        # out of descriptors; common.accept logs once and turns the excess away.
         accepted = common.accept(self.socket)
         if accepted is None:
             raise OSError("no connection accepted")  # socketserver skips this request

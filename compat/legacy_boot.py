@@ -2,7 +2,7 @@
 # this file in the syntax both understand, and import nothing from the project.
 """Run a legacy script with its hard-coded address remapped.
 
-Usage: ``python2 -u legacy_boot.py HOST PORT SCRIPT``.  ``compat.run`` starts
+Usage: ``python2 -u legacy_boot.py HOST PORT SCRIPT [ARG...]``.  ``compat.run`` starts
 it; nothing else should.  On Python 3, ``compat.legacy_py3`` calls :func:`run`
 with a translation step.
 
@@ -19,8 +19,9 @@ import socket
 import sys
 
 
-def run(host, port, script, transform=None):
-    """Run ``script`` as ``__main__`` with its addresses remapped to host:port.
+def run(host, port, script, args=(), transform=None):
+    """Run ``script`` as ``__main__``, with ``args`` as its ``sys.argv[1:]``
+    and its addresses remapped to host:port.
 
     ``transform(source_bytes, script)``, if given, returns the source to
     compile instead (the Python 3 launcher translates Python 2 syntax there).
@@ -50,12 +51,13 @@ def run(host, port, script, transform=None):
         source = transform(source, script)
     code = compile(source, script, "exec")
     sys.argv = [script]
+    sys.argv.extend(args)
     sys.path[0] = os.path.dirname(os.path.abspath(script))
     exec(code, {"__name__": "__main__", "__file__": script, "__builtins__": __builtins__})
 
 
 def main():
-    run(sys.argv[1], int(sys.argv[2]), sys.argv[3])
+    run(sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4:])
 
 
 if __name__ == "__main__":

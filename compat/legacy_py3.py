@@ -1,6 +1,6 @@
 """Run a Python 2 socket script, unchanged on disk, on Python 3.
 
-Usage: ``python -u -m compat.legacy_py3 HOST PORT SCRIPT``; ``compat.run
+Usage: ``python -u -m compat.legacy_py3 HOST PORT SCRIPT [ARG...]``; ``compat.run
 --interpreter py3`` starts it.  The shims go in first (old module names,
 Python 2 strings on sockets), then the script's syntax is translated in memory
 and it runs as ``__main__`` with its address remapped, exactly as
@@ -27,7 +27,7 @@ def main() -> None:
     py2names.install()
     bytestrings.install()
     try:
-        legacy_boot.run(host, port, script, python3_source)
+        legacy_boot.run(host, port, script, sys.argv[4:], python3_source)
     except SyntaxError as exc:
         sys.exit(f"python -m compat.run: error: {exc}")
 

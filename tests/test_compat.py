@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from compat import bytestrings, forking, loops, py2names
+from compat.run import find_python2
 from compat.translate import diff, translate
+from tests.conftest import require
 from tests.procs import python_module, run
 
 
@@ -183,3 +185,34 @@ def test_event_loop_chooser() -> None:
         return 42
 
     assert loops.run_with_loop(answer(), "auto") == 42
+
+
+# The launcher, on both interpreters: py2 is skipped (or, under CI, fails) without a 2.7.
+INTERPRETERS = ["py2", "py3"]
+
+
+def launch(interpreter: str, script: Path, *args: str) -> list[str]:
+    """The ``compat.run`` command that runs ``script`` on ``interpreter``."""
+    if interpreter == "py2":
+        require(None if find_python2() else "no Python 2.7 found (set LEGACY_PYTHON)")
+    return python_module("compat.run", str(script), "--interpreter", interpreter, *args)
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+def test_arguments_after_double_dash_are_the_scripts_own(interpreter: str,
+                                                         tmp_path: Path) -> None:
+    script = tmp_path / "args.py"
+    script.write_text("import sys\nprint sys.argv[1:]\n")
+    result = run(launch(interpreter, script, "--port", "0", "--", "server", "-s", "--port", "7"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"['server', '-s', '--port', '7']\n"
+
+
+@pytest.mark.parametrize("argv", [["--bogus"], ["--port", "x"], ["--interpreter", "py4"], []])
+def test_a_bad_launcher_option_is_one_error_line(argv: list[str], tmp_path: Path) -> None:
+    script = tmp_path / "args.py"
+    script.write_text("print 1\n")
+    result = run(python_module("compat.run", *([str(script)] if argv else []), *argv))
+    assert result.returncode == 2
+    lines = result.stderr.decode().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("python -m compat.run: error: "), lines

@@ -16,7 +16,7 @@ from compat import bytestrings, forking, loops, py2names
 from compat.run import find_python2
 from compat.translate import diff, translate
 from tests.conftest import require
-from tests.procs import python_module, run
+from tests.procs import WAIT, Proc, python_module, run
 
 
 @pytest.fixture
@@ -216,3 +216,81 @@ def test_a_bad_launcher_option_is_one_error_line(argv: list[str], tmp_path: Path
     assert result.returncode == 2
     lines = result.stderr.decode().splitlines()
     assert len(lines) == 1 and lines[0].startswith("python -m compat.run: error: "), lines
+
+
+SELF_CLIENT = b"""\
+import socket, threading, SocketServer
+class Upper(SocketServer.BaseRequestHandler):
+    def handle(self):
+        self.request.sendall(self.request.recv(100).upper())
+server = SocketServer.TCPServer(('localhost', 9999), Upper)
+t = threading.Thread(target=server.serve_forever)
+t.daemon = True
+t.start()
+s = socket.socket()
+s.connect(('localhost', 9999))
+s.sendall('hello')
+print s.recv(100)
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.bind(('', 9998))
+c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+c.sendto('ping', ('localhost', 9998))
+data, addr = u.recvfrom(100)
+u.sendto(data + ' pong', addr)
+data, addr = c.recvfrom(100)
+print data, addr[1], c.connect_ex(('localhost', 9999))
+"""
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+def test_a_script_reaches_its_own_servers_on_the_ports_they_really_got(
+        interpreter: str, tmp_path: Path) -> None:
+    script = tmp_path / "self_client.py"
+    script.write_bytes(SELF_CLIENT)
+    result = run(launch(interpreter, script, "--port", "0"))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(b"listening on 127.0.0.1:")
+    # recvfrom names the script's own UDP server by the port the script wrote.
+    assert lines[1:] == [b"HELLO", b"ping pong 9998 0"]
+
+
+UDP_ECHO = b"""\
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('', 10000))
+data, addr = s.recvfrom(100)
+s.sendto(data, addr)
+print 'echoed', len(data)
+"""
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+def test_a_udp_server_is_announced_once_bound(interpreter: str, tmp_path: Path) -> None:
+    script = tmp_path / "udp_echo.py"
+    script.write_bytes(UDP_ECHO)
+    server = Proc(launch(interpreter, script, "--port", "0"))
+    try:
+        host, port = server.listening()
+        with std_socket.socket(std_socket.AF_INET, std_socket.SOCK_DGRAM) as client:
+            client.settimeout(WAIT)
+            client.sendto(b"\xffdatagram", (host, port))
+            assert client.recvfrom(100)[0] == b"\xffdatagram"
+        assert server.wait() == 0, server.stderr
+        assert server.line(1) == b"echoed 9"
+    finally:
+        server.kill()
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+def test_unix_domain_addresses_are_left_alone(interpreter: str, tmp_path: Path) -> None:
+    script = tmp_path / "unix.py"
+    path = tmp_path / "sock"
+    script.write_text("import socket, os\n"
+                      "s = socket.socket(socket.AF_UNIX)\n"
+                      f"s.bind({str(path)!r})\n"
+                      "print s.getsockname()\n")
+    result = run(launch(interpreter, script))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"{path}\n".encode()
+    assert path.exists()

@@ -4,7 +4,7 @@
 
 Usage: ``python2 -u legacy_boot.py HOST PORT SCRIPT [ARG...]``.  ``compat.run`` starts
 it; nothing else should.  On Python 3, ``compat.legacy_py3`` calls :func:`run`
-with a translation step.
+with a loader that translates.
 
 Addresses follow the script (``remap``): its first ``bind`` goes to
 ``HOST:PORT`` (port 0 picks a free one), a later bind of another port to a free
@@ -117,23 +117,26 @@ def remap(host, port):
         cls.__init__ = __init__
 
 
-def run(host, port, script, args=(), transform=None):
+def _compiled(script):
+    with open(script, "rb") as f:
+        return compile(f.read(), script, "exec")
+
+
+def run(host, port, script, args=(), load=_compiled, names=None):
     """Run ``script`` as ``__main__``, with ``args`` as its ``sys.argv[1:]``
     and its addresses remapped to host:port.
 
-    ``transform(source_bytes, script)``, if given, returns the source to
-    compile instead (the Python 3 launcher translates Python 2 syntax there).
+    ``load(script)`` gives the code to run (the Python 3 launcher translates
+    Python 2 there); ``names`` are added to the script's globals.
     """
     remap(host, port)
-    with open(script, "rb") as f:
-        source = f.read()
-    if transform is not None:
-        source = transform(source, script)
-    code = compile(source, script, "exec")
+    code = load(script)
     sys.argv = [script]
     sys.argv.extend(args)
     sys.path[0] = os.path.dirname(os.path.abspath(script))
-    exec(code, {"__name__": "__main__", "__file__": script, "__builtins__": __builtins__})
+    namespace = {"__name__": "__main__", "__file__": script, "__builtins__": __builtins__}
+    namespace.update(names or {})
+    exec(code, namespace)
 
 
 def main():

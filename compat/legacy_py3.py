@@ -2,32 +2,27 @@
 
 Usage: ``python -u -m compat.legacy_py3 HOST PORT SCRIPT [ARG...]``; ``compat.run
 --interpreter py3`` starts it.  The shims go in first (old module names,
-Python 2 strings on sockets), then the script's syntax is translated in memory
-and it runs as ``__main__`` with its address remapped, exactly as
-``compat.legacy_boot`` runs it under Python 2.7.
+Python 2 strings on sockets, a loader for the modules of the script's own
+tree), then the script's syntax is translated in memory (or taken from the
+cache, :mod:`compat.py2load`) and it runs as ``__main__`` with its address
+remapped, exactly as ``compat.legacy_boot`` runs it under Python 2.7.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import os
 import sys
 
-from compat import bytestrings, legacy_boot, py2names
-from compat.translate import translate
-
-
-def python3_source(raw: bytes, name: str) -> str:
-    """The script's bytes, decoded as Python would (coding line, else UTF-8),
-    with its Python 2 syntax translated."""
-    return translate(importlib.util.decode_source(raw), name)
+from compat import bytestrings, legacy_boot, py2load, py2names
 
 
 def main() -> None:
     host, port, script = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     py2names.install()
     bytestrings.install()
+    py2load.install(os.path.dirname(os.path.abspath(script)))
     try:
-        legacy_boot.run(host, port, script, sys.argv[4:], python3_source)
+        legacy_boot.run(host, port, script, sys.argv[4:], py2load.code_for)
     except SyntaxError as exc:
         sys.exit(f"python -m compat.run: error: {exc}")
 

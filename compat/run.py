@@ -28,8 +28,6 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from compat.translate import diff
-
 BOOT = Path(__file__).with_name("legacy_boot.py")
 
 
@@ -125,6 +123,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     if not os.path.isfile(args.script):
         parser.exit(1, f"{parser.prog}: error: no such script: {args.script}\n")
     if args.diff:
+        from compat.translate import diff  # fissix is slow to import: only when asked
+
         with open(args.script, "rb") as f:
             source = importlib.util.decode_source(f.read())
         try:

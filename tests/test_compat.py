@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import marshal
 import socket as std_socket
 import socketserver
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from compat import bytestrings, forking, loops, py2names
+from compat import bytestrings, forking, loops, py2load, py2names
 from compat.run import find_python2
 from compat.translate import diff, translate
 from tests.conftest import require
@@ -294,3 +295,60 @@ def test_unix_domain_addresses_are_left_alone(interpreter: str, tmp_path: Path) 
     assert result.returncode == 0, result.stderr
     assert result.stdout == f"{path}\n".encode()
     assert path.exists()
+
+
+def test_a_scripts_own_python2_modules_are_translated_and_nothing_is_written_beside_them(
+        tmp_path: Path) -> None:
+    tree, cache = tmp_path / "tree", tmp_path / "cache"
+    (tree / "pkg").mkdir(parents=True)
+    (tree / "helper.py").write_text("def greet(name):\n    print 'hi', name\n")
+    (tree / "pkg" / "__init__.py").write_text("MODE = 0777\n")
+    (tree / "modern.py").write_text("def hello(x):\n    return f'{x}!'\n")
+    (tree / "main.py").write_text("import helper, pkg, modern\nhelper.greet('you')\n"
+                                  "print pkg.MODE, modern.hello('py3')\n")
+    before = sorted(p.name for p in tree.rglob("*"))
+    result = run(launch("py3", tree / "main.py"), env={"COMPAT_CACHE_DIR": str(cache)})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"hi you\n511 py3!\n"
+    assert sorted(p.name for p in tree.rglob("*")) == before
+    assert len(list(cache.iterdir())) == 4
+
+
+def test_the_standard_library_and_other_trees_are_not_translated(tmp_path: Path) -> None:
+    (tmp_path / "mine.py").write_text("print 'x'\n")
+    finder = py2load.Py2Finder(str(tmp_path), dict)
+    assert finder.find_spec("json") is None
+    assert finder.find_spec("email.utils", importlib.import_module("email").__path__) is None
+    spec = finder.find_spec("mine")
+    assert spec is not None and isinstance(spec.loader, py2load.Py2Loader)
+    assert py2load.Py2Finder(str(Path(std_socket.__file__).parent), dict).find_spec(
+        "socket") is None
+
+
+def test_a_translation_is_cached_by_path_mtime_and_size(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COMPAT_CACHE_DIR", str(tmp_path / "cache"))
+    script = tmp_path / "s.py"
+    script.write_text("print 'one'\n")
+    py2load.code_for(str(script))
+    (entry,) = (tmp_path / "cache").iterdir()
+    # What is in the cache is what runs: the translator is not asked again.
+    entry.write_bytes(marshal.dumps(compile("answer = 42", str(script), "exec")))
+    namespace: dict[str, object] = {}
+    exec(py2load.code_for(str(script)), namespace)
+    assert namespace["answer"] == 42
+    script.write_text("print 'one', 'two'\n")
+    py2load.code_for(str(script))
+    assert len(list((tmp_path / "cache").iterdir())) == 2
+
+
+def test_an_unwritable_cache_only_costs_time(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    monkeypatch.setenv("COMPAT_CACHE_DIR", str(blocker / "cache"))
+    script = tmp_path / "s.py"
+    script.write_text("x = 0777\n")
+    namespace: dict[str, object] = {}
+    exec(py2load.code_for(str(script)), namespace)
+    assert namespace["x"] == 0o777

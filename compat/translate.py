@@ -1,10 +1,14 @@
-"""Python 2 syntax to Python 3, in memory, with fissix (a maintained lib2to3).
+"""Python 2 source to Python 3, in memory, with fissix (a maintained lib2to3).
 
-Only syntax is translated here: what Python 3 cannot even parse.  Names that
-moved (``SocketServer``) and semantics that changed (``str`` on a socket) are
-the runtime shims' business (:mod:`compat.py2names`, :mod:`compat.bytestrings`),
-so that each fix lives in one place and can be used on its own.  Nothing on
-disk is changed.
+What is translated here is what only the source can say: syntax Python 3
+cannot parse (:data:`SYNTAX_FIXERS`), and idioms whose meaning hangs on a
+method or attribute of a built-in type (:data:`IDIOM_FIXERS`: ``d.has_key(k)``,
+``d.keys()`` as a list, ``it.next()``, ``__nonzero__``, implicit relative
+imports).  What a name can fix at run time is left to the runtime
+(:mod:`compat.py2names` for modules that moved, :mod:`compat.py2runtime` for
+builtins such as ``xrange``, :mod:`compat.bytestrings` for ``str`` on a
+socket), so that each fix lives in one place and can be used on its own.
+Nothing on disk is changed.
 """
 
 from __future__ import annotations
@@ -33,10 +37,34 @@ SYNTAX_FIXERS = [
 ]
 
 
+# Python 2 idioms on built-in types, which no runtime name can change.
+IDIOM_FIXERS = [
+    f"fissix.fixes.fix_{name}" for name in (
+        "dict",          # d.keys() -> list(d.keys()); d.iteritems() -> iter(d.items())
+        "has_key",       # d.has_key(k) -> k in d
+        "next",          # it.next() -> next(it)
+        "nonzero",       # def __nonzero__ -> def __bool__
+        "methodattrs",   # m.im_self -> m.__self__
+        "funcattrs",     # f.func_name -> f.__name__
+        "sys_exc",       # sys.exc_type -> sys.exc_info()[0]
+        "xreadlines",    # f.xreadlines() -> f
+        "renames",       # sys.maxint -> sys.maxsize
+        "itertools",     # itertools.imap -> map
+        "itertools_imports",
+        "import",        # import sibling -> from . import sibling, inside a package
+        "metaclass",     # __metaclass__ = M -> class C(metaclass=M)
+        "exitfunc",      # sys.exitfunc -> atexit
+        "operator",      # operator.isCallable(f) -> callable(f)
+        "getcwdu",       # os.getcwdu() -> os.getcwd()
+        "urllib",        # urllib.urlopen -> urllib.request.urlopen
+    )
+]
+
+
 def _tool() -> refactor.RefactoringTool:
     # fissix logs each file it touches at INFO; the caller shows what matters.
     logging.getLogger("RefactoringTool").setLevel(logging.WARNING)
-    return refactor.RefactoringTool(SYNTAX_FIXERS)
+    return refactor.RefactoringTool(SYNTAX_FIXERS + IDIOM_FIXERS)
 
 
 def translate(source: str, name: str = "<legacy>") -> str:

@@ -19,6 +19,16 @@ from compat.translate import diff, translate
 from tests.conftest import require
 from tests.procs import WAIT, Proc, python_module, run
 
+# The launcher, on both interpreters: py2 is skipped (or, under CI, fails) without a 2.7.
+INTERPRETERS = ["py2", "py3"]
+
+
+def launch(interpreter: str, script: Path, *args: str) -> list[str]:
+    """The ``compat.run`` command that runs ``script`` on ``interpreter``."""
+    if interpreter == "py2":
+        require(None if find_python2() else "no Python 2.7 found (set LEGACY_PYTHON)")
+    return python_module("compat.run", str(script), "--interpreter", interpreter, *args)
+
 
 @pytest.fixture
 def names() -> Iterator[None]:
@@ -120,22 +130,54 @@ def test_install_gives_every_new_socket_and_handler_python2_strings() -> None:
     assert result.stdout == b"thx for you connecting\xc3\xbf\n"
 
 
-def test_translation_fixes_syntax_only() -> None:
+def test_translation_fixes_syntax_and_built_in_idioms_leaving_names_to_the_runtime() -> None:
     source = ("from SocketServer import TCPServer\ntry:\n    print 'a', x\n"
-              "except IOError, e:\n    pass\n")
+              "except IOError, e:\n    pass\nif d.has_key(k): it.next()\n")
     assert translate(source) == ("from SocketServer import TCPServer\ntry:\n    print('a', x)\n"
-                                 "except IOError as e:\n    pass\n")
+                                 "except IOError as e:\n    pass\nif k in d: next(it)\n")
 
 
-def test_diff_shows_each_changed_line_and_launcher_prints_it() -> None:
+def test_every_rename_fissix_knows_is_answered() -> None:
+    from fissix.fixes.fix_imports import MAPPING
+
+    assert {old: py2names.MOVES.get(old) for old in MAPPING} == MAPPING
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+def test_renamed_and_removed_names_of_python2(interpreter: str, tmp_path: Path) -> None:
+    script = tmp_path / "names.py"
+    script.write_text(
+        "import string, StringIO, cStringIO, cPickle, Queue\n"
+        "print string.atoi('42') + 1, string.join(['a', 'b'], '-'), string.upper('abc'),\n"
+        "print string.find('hello', 'l'), string.letters[:3], string.split(' a  b '),\n"
+        "print string.atof('1.5'), string.zfill(7, 3), string.maketrans('a', 'b')[97]\n"
+        "s = StringIO.StringIO(); s.write('x')\n"
+        "print s.getvalue(), cStringIO.StringIO('y').read()\n"
+        "print cPickle.loads(cPickle.dumps([1, 2])), Queue.Queue().qsize()\n"
+        "d = {'a': 1}\n"
+        "print d.has_key('a'), d.keys()[0], range(3), map(str, [1, 2]), zip('ab', 'cd')\n"
+        "print unicode('u'), long(3), reduce(lambda a, b: a + b, xrange(4)), cmp(1, 2)\n")
+    result = run(launch(interpreter, script))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode().splitlines() == [
+        "43 a-b ABC 2 abc ['a', 'b'] 1.5 007 b",
+        "x y",
+        "[1, 2] 0",
+        "True a [0, 1, 2] ['1', '2'] [('a', 'c'), ('b', 'd')]",
+        "u 3 6 -1"]
+
+
+def test_diff_shows_each_changed_line_and_launcher_prints_it(tmp_path: Path) -> None:
     source = Path("legacy/v4_poll.py").read_text(encoding="utf-8")
     text = diff(source, "legacy/v4_poll.py")
     assert "-\t\t\tprint 'got connection from ',addr\n" in text
     assert "+\t\t\tprint('got connection from ',addr)\n" in text
     shown = run(python_module("compat.run", "legacy/v4_poll.py", "--diff"))
     assert shown.returncode == 0 and shown.stdout.decode() == text
-    untouched = run(python_module("compat.run", "compat/legacy_boot.py", "--diff"))
-    assert untouched.stdout == b"compat/legacy_boot.py: nothing to translate\n"
+    plain = tmp_path / "plain.py"
+    plain.write_text("import socket\nsocket.socket().close()\n")
+    untouched = run(python_module("compat.run", str(plain), "--diff"))
+    assert untouched.stdout == f"{plain}: nothing to translate\n".encode()
 
 
 def test_python3_only_source_is_one_error_line(tmp_path: Path) -> None:
@@ -188,17 +230,6 @@ def test_event_loop_chooser() -> None:
     assert loops.run_with_loop(answer(), "auto") == 42
 
 
-# The launcher, on both interpreters: py2 is skipped (or, under CI, fails) without a 2.7.
-INTERPRETERS = ["py2", "py3"]
-
-
-def launch(interpreter: str, script: Path, *args: str) -> list[str]:
-    """The ``compat.run`` command that runs ``script`` on ``interpreter``."""
-    if interpreter == "py2":
-        require(None if find_python2() else "no Python 2.7 found (set LEGACY_PYTHON)")
-    return python_module("compat.run", str(script), "--interpreter", interpreter, *args)
-
-
 @pytest.mark.parametrize("interpreter", INTERPRETERS)
 def test_arguments_after_double_dash_are_the_scripts_own(interpreter: str,
                                                          tmp_path: Path) -> None:
@@ -239,7 +270,11 @@ c.sendto('ping', ('localhost', 9998))
 data, addr = u.recvfrom(100)
 u.sendto(data + ' pong', addr)
 data, addr = c.recvfrom(100)
-print data, addr[1], c.connect_ex(('localhost', 9999))
+t = socket.socket()
+print data, addr[1], t.connect_ex(('localhost', 9999))
+t.sendall('bye')
+print t.recv(100)
+server.shutdown()
 """
 
 
@@ -253,7 +288,7 @@ def test_a_script_reaches_its_own_servers_on_the_ports_they_really_got(
     lines = result.stdout.splitlines()
     assert lines[0].startswith(b"listening on 127.0.0.1:")
     # recvfrom names the script's own UDP server by the port the script wrote.
-    assert lines[1:] == [b"HELLO", b"ping pong 9998 0"]
+    assert lines[1:] == [b"HELLO", b"ping pong 9998 0", b"BYE"]
 
 
 UDP_ECHO = b"""\

@@ -21,6 +21,7 @@ def main() -> None:
     host, port, script = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     py2names.install()
     bytestrings.install()
+    py2runtime.install()
     py2load.install(os.path.dirname(os.path.abspath(script)), py2runtime.namespace)
     try:
         legacy_boot.run(host, port, script, sys.argv[4:], py2load.code_for,

@@ -7,6 +7,11 @@ returns a list, ...), and an ``__import__`` that gives the script Python 2's
 flavour of a few modules (:data:`MODULES`).  Only the script's own code sees
 any of it: the standard library and installed packages keep Python 3's
 builtins and modules, so nothing else in the process changes.
+
+:func:`install` is the one process-wide change: threads are named as Python 2
+named them (``Thread-1``; Python 3.10 added the target's name,
+``Thread-1 (serve_forever)``) and have ``isAlive`` again, so that a log of
+thread names reads as it did.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import builtins
 import functools
 import importlib
 import sys
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -90,3 +96,30 @@ BUILTINS: dict[str, Any] = {**vars(builtins), **PY2_BUILTINS}
 def namespace() -> dict[str, Any]:
     """Globals for one module of a Python 2 script."""
     return {"__builtins__": BUILTINS}
+
+
+_saved: dict[str, Any] = {}
+
+
+def install() -> None:
+    """Python 2's thread names and ``Thread.isAlive``; idempotent."""
+    if _saved:
+        return
+    _saved["init"] = init = threading.Thread.__init__
+
+    @functools.wraps(init)
+    def __init__(self: threading.Thread, group: None = None, target: Any = None,
+                 name: Any = None, *args: Any, **kwargs: Any) -> None:
+        if name is None and hasattr(threading, "_newname"):
+            name = threading._newname("Thread-%d")
+        init(self, group, target, name, *args, **kwargs)
+
+    threading.Thread.__init__ = __init__  # type: ignore[method-assign]
+    threading.Thread.isAlive = threading.Thread.is_alive  # type: ignore[attr-defined]
+
+
+def uninstall() -> None:
+    """Undo :func:`install`."""
+    if _saved:
+        threading.Thread.__init__ = _saved.pop("init")  # type: ignore[method-assign]
+        del threading.Thread.isAlive  # type: ignore[attr-defined]

@@ -65,17 +65,24 @@ def find_python2() -> str | None:
     return None
 
 
+# Python 2 never printed these for the idioms a Python 2 script uses (setDaemon,
+# getName, import asyncore); Python 3 does, which changes what the script writes.
+QUIET = ["-W", "ignore::DeprecationWarning", "-W", "ignore::PendingDeprecationWarning"]
+SHOWN = ["-W", "default::DeprecationWarning", "-W", "default::PendingDeprecationWarning"]
+
+
 def command(script: str, host: str, port: int, python2: str | None,
-            script_args: Sequence[str] = ()) -> list[str]:
+            script_args: Sequence[str] = (), show_warnings: bool = False) -> list[str]:
     """The command line that runs ``script`` on ``host:port`` with ``script_args``
     as its arguments: under ``python2``, or, if that is None, on this Python 3
-    through the shims and translation.
+    through the shims and translation, its deprecation warnings silenced unless
+    ``show_warnings``.
 
     Both run unbuffered (``-u``), so each ``print`` reaches a pipe as it happens.
     """
     if python2 is None:
-        return [sys.executable, "-u", "-m", "compat.legacy_py3", host, str(port), script,
-                *script_args]
+        return [sys.executable, "-u", *(SHOWN if show_warnings else QUIET),
+                "-m", "compat.legacy_py3", host, str(port), script, *script_args]
     return [python2, "-u", str(BOOT), host, str(port), script, *script_args]
 
 
@@ -116,6 +123,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--port", type=_port, default=8889,
                         help="port instead of the script's; 0 picks a free one "
                              "(default %(default)s)")
+    parser.add_argument("--show-warnings", action="store_true",
+                        help="with --interpreter py3: show the DeprecationWarnings the "
+                             "script's Python 2 idioms trigger (hidden by default, as "
+                             "Python 2 never printed them)")
     parser.add_argument("--diff", action="store_true",
                         help="print how the script's syntax is translated for Python 3, "
                              "instead of running it")
@@ -139,7 +150,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         if python2 is None:
             parser.exit(1, f"{parser.prog}: error: no Python 2.7 found; set LEGACY_PYTHON "
                            "to its path, or put python2.7 on PATH\n")
-    argv2 = command(args.script, args.host, args.port, python2, script_args)
+    argv2 = command(args.script, args.host, args.port, python2, script_args,
+                    args.show_warnings)
     sys.stdout.flush()
     os.execv(argv2[0], argv2)
 

@@ -387,3 +387,31 @@ def test_an_unwritable_cache_only_costs_time(tmp_path: Path,
     namespace: dict[str, object] = {}
     exec(py2load.code_for(str(script)), namespace)
     assert namespace["x"] == 0o777
+
+
+NOISY = """\
+import threading, SocketServer
+t = threading.Thread(target=lambda: None)
+t.setDaemon(True)
+t.start()
+t.join()
+print t.getName(), t.isAlive(), threading.currentThread().getName()
+"""
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+def test_thread_names_as_python2_and_no_deprecation_noise(interpreter: str,
+                                                          tmp_path: Path) -> None:
+    script = tmp_path / "noisy.py"
+    script.write_text(NOISY)
+    result = run(launch(interpreter, script))
+    assert (result.returncode, result.stderr) == (0, b"")
+    assert result.stdout == b"Thread-1 False MainThread\n"
+
+
+def test_show_warnings_shows_what_python3_deprecates(tmp_path: Path) -> None:
+    script = tmp_path / "noisy.py"
+    script.write_text(NOISY)
+    result = run(launch("py3", script, "--show-warnings"))
+    assert result.returncode == 0
+    assert b"DeprecationWarning: setDaemon() is deprecated" in result.stderr

@@ -24,7 +24,8 @@ def main() -> None:
     py2runtime.install()
     py2load.install(os.path.dirname(os.path.abspath(script)), py2runtime.namespace)
     try:
-        legacy_boot.run(host, port, script, sys.argv[4:], py2load.code_for,
+        legacy_boot.run(host, port, script, [bytestrings.to_str(os.fsencode(arg))
+                                             for arg in sys.argv[4:]], py2load.code_for,
                         py2runtime.namespace())
     except SyntaxError as exc:
         sys.exit(f"python -m compat.run: error: {exc}")

@@ -1,8 +1,9 @@
 """Load Python 2 source on Python 3: the script, and the modules of its own tree.
 
-:func:`code_for` turns a Python 2 file into a code object: its syntax
-translated (:mod:`compat.translate`), compiled, and kept in a cache so that a
-second run neither translates nor imports the translator.  :func:`install`
+:func:`code_for` turns a Python 2 file into a code object: its source
+translated (:mod:`compat.translate`), then compiled with Python 2's ``str``
+semantics (:class:`Py2Strings`), and kept in a cache so that a second run
+neither translates nor imports the translator.  :func:`install`
 puts a finder first on ``sys.meta_path`` that loads, this way, every module
 found in the script's directory (its "tree"): ``import helper`` of a
 ``helper.py`` beside the script works though ``helper.py`` is Python 2.  The
@@ -18,22 +19,73 @@ cannot be written is skipped: loading still works, only slower.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
+import io
 import marshal
 import os
+import re
 import site
 import sys
 import tempfile
+import tokenize
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import CodeType, ModuleType
 from typing import Any
 
+from compat.py2str import METHODS
+
 # The files whose change changes a translation.
-_TRANSLATOR = [Path(__file__).with_name(name) for name in ("translate.py", "py2load.py")]
+_TRANSLATOR = [Path(__file__).with_name(name) for name in ("translate.py", "py2load.py",
+                                                            "py2str.py")]
+# One %-conversion, or an escaped percent sign.
+_CONVERSION = re.compile(r"%%|%(?:\([^)]*\))?[-#0 +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[hlL]?[a-zA-Z]")
+
+
+class Py2Strings(ast.NodeTransformer):
+    """Python 2's ``str`` semantics where they hang on the code, not on a value:
+
+    - ``x.upper()`` and the other methods in :data:`compat.py2str.METHODS`
+      become ``__py2_method__(x, 'upper')()``, which is Python 2's method when
+      ``x`` is a ``str`` and ``x.upper`` otherwise;
+    - ``'%r' % x`` becomes ``'%a' % x``: Python 2's ``repr`` of a byte string
+      escapes every byte above 127, as ``ascii`` does (the namespace's ``repr``
+      is ``ascii`` for the same reason);
+    - in a module without ``from __future__ import print_function``, every
+      ``print(...)`` was a print statement: it becomes ``__py2_print__(...)``,
+      which keeps the statement's ``softspace`` rules.
+    """
+
+    def visit_Module(self, node: ast.Module) -> ast.AST:
+        self.statements = not any(
+            isinstance(n, ast.ImportFrom) and n.module == "__future__"
+            and any(a.name == "print_function" for a in n.names) for n in node.body)
+        self.generic_visit(node)
+        return node
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        func = node.func
+        if isinstance(func, ast.Name) and func.id == "print" and self.statements:
+            func.id = "__py2_print__"
+        elif isinstance(func, ast.Attribute) and func.attr in METHODS:
+            node.func = ast.copy_location(ast.Call(
+                func=ast.Name("__py2_method__", ast.Load()),
+                args=[func.value, ast.Constant(func.attr)], keywords=[]), func)
+        return node
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        self.generic_visit(node)
+        left = node.left
+        if (isinstance(node.op, ast.Mod) and isinstance(left, ast.Constant)
+                and isinstance(left.value, str)):
+            left.value = _CONVERSION.sub(
+                lambda m: m[0][:-1] + "a" if m[0].endswith("r") else m[0], left.value)
+        return node
 
 
 def cache_dir() -> Path:
@@ -56,16 +108,23 @@ def _key(path: str, stat: os.stat_result) -> str:
 def _compile(raw: bytes, path: str) -> CodeType:
     from compat.translate import translate  # only on a cache miss: fissix is slow to import
 
-    source = importlib.util.decode_source(raw)
+    encoding = tokenize.detect_encoding(io.BytesIO(raw).readline)[0]
     try:
-        translated = translate(source, path)
+        source = importlib.util.decode_source(raw)
+    except UnicodeDecodeError:
+        # Python 2 compiles the bytes of a file that declares no coding as they
+        # are: in a literal, any byte is that byte.
+        encoding, source = "latin-1", raw.decode("latin-1")
+    try:
+        translated = translate(source, path, encoding)
     except SyntaxError:
         try:  # a module of the tree that is Python 3 already
             return compile(raw, path, "exec", dont_inherit=True)
         except SyntaxError:
             pass
         raise
-    return compile(translated, path, "exec", dont_inherit=True)
+    tree = ast.fix_missing_locations(Py2Strings().visit(ast.parse(translated, path)))
+    return compile(tree, path, "exec", dont_inherit=True)
 
 
 def code_for(path: str) -> CodeType:

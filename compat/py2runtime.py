@@ -3,8 +3,9 @@
 :func:`namespace` gives the globals the launcher runs each module of a
 Python 2 script with.  Its ``__builtins__`` is Python 3's plus what Python 2
 had under those names (``xrange``, ``unicode``, ``raw_input``, a ``map`` that
-returns a list, ...), and an ``__import__`` that gives the script Python 2's
-flavour of a few modules (:data:`MODULES`).  Only the script's own code sees
+returns a list, ``repr`` as Python 2 showed byte strings, ...), and an
+``__import__`` that gives the script Python 2's flavour of a few modules
+(:data:`MODULES`, :mod:`compat.py2modules`).  Only the script's own code sees
 any of it: the standard library and installed packages keep Python 3's
 builtins and modules, so nothing else in the process changes.
 
@@ -17,6 +18,7 @@ thread names reads as it did.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import functools
 import importlib
 import sys
@@ -24,9 +26,10 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from compat import py2str
+from compat import py2modules, py2str
 
-# The script's ``import NAME`` gives this module instead.
+# The script's ``import NAME`` gives this module instead; and for the modules
+# of compat.py2modules.NAMES, their Python 2 flavour.
 MODULES = {
     "string": "compat.py2string",
 }
@@ -34,10 +37,13 @@ MODULES = {
 
 def _import(name: str, globals: Any = None, locals: Any = None,
             fromlist: Any = (), level: int = 0) -> Any:
-    target = MODULES.get(name) if level == 0 else None
-    if target is None:
-        return builtins.__import__(name, globals, locals, fromlist, level)
-    return importlib.import_module(target)
+    if level == 0:
+        if name in MODULES:
+            return importlib.import_module(MODULES[name])
+        name2 = py2modules.ALIASES.get(name, name)
+        if name2 in py2modules.NAMES:
+            return py2modules.module(name2)
+    return builtins.__import__(name, globals, locals, fromlist, level)
 
 
 def _listed(function: Callable[..., Iterable[Any]]) -> Callable[..., list[Any]]:
@@ -59,15 +65,47 @@ def _input(prompt: str = "") -> Any:
     return eval(builtins.input(prompt))  # Python 2's input() evaluated what was typed
 
 
+def _printable(value: Any) -> Any:
+    if isinstance(value, bytes | bytearray):
+        return value.decode(py2str.ENCODING)
+    if isinstance(value, list | tuple | dict | set | frozenset):
+        return ascii(value)  # the repr of each str in it, as Python 2's
+    return value
+
+
 def _print(*args: Any, **kwargs: Any) -> None:
-    """``print``, with bytes from a Python 3 library written raw, as Python 2's str was."""
-    builtins.print(*(a.decode(py2str.ENCODING) if isinstance(a, bytes | bytearray) else a
-                     for a in args), **kwargs)
+    """``print``: bytes from a Python 3 library written raw, as Python 2's str
+    was, and a list or tuple with each string in it shown as Python 2 did."""
+    builtins.print(*map(_printable, args), **kwargs)
+
+
+def _print_statement(*args: Any, end: str = "\n", file: Any = None) -> None:
+    """Python 2's ``print`` statement, which fissix made a call: ``print a, b,``
+    is ``_print_statement(a, b, end=' ')``.  A space goes *before* an item when
+    the last one left the file's ``softspace`` set, so ``print 'a',`` then
+    ``print`` writes ``a\n``, and no space follows an item that ended a line."""
+    stream = sys.stdout if file is None else file
+    for value in args:
+        text = str(_printable(value))
+        if getattr(stream, "softspace", 0):
+            stream.write(" ")
+        stream.write(text)
+        _set_softspace(stream, not text or text[-1] not in "\t\n\r\x0b\x0c")
+    if end != " ":
+        stream.write(end)
+        _set_softspace(stream, False)
+
+
+def _set_softspace(stream: Any, value: bool) -> None:
+    # A file object without a __dict__ keeps no softspace, as in 2.7.
+    with contextlib.suppress(AttributeError):
+        stream.softspace = int(value)
 
 
 PY2_BUILTINS: dict[str, Any] = {
     "__import__": _import,
     "__py2_method__": py2str.method,
+    "__py2_print__": _print_statement,
     "apply": _apply,
     "basestring": str,
     "buffer": memoryview,
@@ -83,6 +121,7 @@ PY2_BUILTINS: dict[str, Any] = {
     "raw_input": builtins.input,
     "reduce": functools.reduce,
     "reload": importlib.reload,
+    "repr": ascii,
     "StandardError": Exception,
     "unichr": chr,
     "unicode": str,

@@ -121,13 +121,13 @@ def test_install_gives_every_new_socket_and_handler_python2_strings() -> None:
         server = socketserver.TCPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=server.handle_request, daemon=True).start()
         client = socket.create_connection(server.server_address, timeout=10)
-        print(client.recv(100) + "\\xff".encode().decode("utf-8", "surrogateescape"))
+        print(client.recv(100) + "\\xff")
         bytestrings.uninstall()
         assert socket.socket is not bytestrings.socket
     """
     result = run([sys.executable, "-c", code])
     assert result.returncode == 0, result.stderr
-    assert result.stdout == b"thx for you connecting\xc3\xbf\n"
+    assert result.stdout == b"thx for you connecting\xff\n"
 
 
 def test_translation_fixes_syntax_and_built_in_idioms_leaving_names_to_the_runtime() -> None:
@@ -415,3 +415,85 @@ def test_show_warnings_shows_what_python3_deprecates(tmp_path: Path) -> None:
     result = run(launch("py3", script, "--show-warnings"))
     assert result.returncode == 0
     assert b"DeprecationWarning: setDaemon() is deprecated" in result.stderr
+
+
+# No coding line, and a 0xff byte in a literal: Python 2 compiles the bytes as they are.
+PY2_STRINGS = b"""\
+import sys, struct, binascii, string
+data = 'caf\xc3\xa9 \xff'
+every = ''.join(map(chr, range(256)))
+print len(data), data.upper(), data.lower(), string.upper(data), data[3], data[-1:] == '\\xff'
+print '%r|%s|%5s|%d' % (data, data, 'ab', len(every)), repr(data), [data, ('x', 1)]
+print struct.pack('!H2s', 5, 'ab') == '\\x00\\x05ab', struct.unpack('!2s', 'xy'),
+print binascii.hexlify(data)
+print data.split(), data.strip() + '|', every.split()[0] == every[:9], len(every.splitlines())
+print 'a', ; print 'b\\n', ; print 'c'
+print every
+print >>sys.stderr, every, data
+print data[:5].decode('utf-8') == u'caf\\xe9', data[:5].decode('utf-8').encode('utf-8'), \
+    data.encode('hex'), 'q'.encode('base64'),
+print sys.argv[1], len(sys.argv[1]), ord(sys.argv[2])
+"""
+
+
+def test_python2_strings_are_bytes_as_in_2_7(tmp_path: Path) -> None:
+    script = tmp_path / "strings.py"
+    script.write_bytes(PY2_STRINGS)
+    args = ("--", "\u00e9t\u00e9", "\udcff")
+    py3 = run(launch("py3", script, *args))
+    assert py3.returncode == 0, py3.stderr
+    every = bytes(range(256))
+    assert py3.stdout.splitlines()[0] == (b"7 CAF\xc3\xa9 \xff caf\xc3\xa9 \xff "
+                                          b"CAF\xc3\xa9 \xff \xc3 True")
+    assert every + b"\n" in py3.stdout
+    assert py3.stderr == every + b" caf\xc3\xa9 \xff\n"
+    py2 = run(launch("py2", script, *args))
+    assert (py2.stdout, py2.stderr) == (py3.stdout, py3.stderr)
+
+
+CHAT = """\
+import asyncore, asynchat, socket
+class Echo(asynchat.async_chat):
+    def __init__(self, sock):
+        asynchat.async_chat.__init__(self, sock)
+        self.set_terminator('\\r\\n')
+        self.data = []
+    def collect_incoming_data(self, data):
+        self.data.append(data)
+    def found_terminator(self):
+        line = ''.join(self.data)
+        self.data = []
+        print 'line %r, %d bytes' % (line, len(line))
+        self.push(line.upper() + '\\r\\n')
+        self.close_when_done()
+class Server(asyncore.dispatcher):
+    def __init__(self):
+        asyncore.dispatcher.__init__(self)
+        self.create_socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.bind(('', 8000))
+        self.listen(1)
+    def handle_accept(self):
+        Echo(self.accept()[0])
+        self.close()
+Server()
+asyncore.loop()
+"""
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+def test_asynchat_pushes_python2_strings(interpreter: str, tmp_path: Path) -> None:
+    script = tmp_path / "chat.py"
+    script.write_text(CHAT)
+    server = Proc(launch(interpreter, script, "--port", "0"))
+    try:
+        address = server.listening()
+        with std_socket.create_connection(address, timeout=WAIT) as client:
+            client.sendall(b"caf\xc3\xa9\r\n")
+            reply = b""
+            while chunk := client.recv(100):
+                reply += chunk
+        assert reply == b"CAF\xc3\xa9\r\n"
+        assert server.wait() == 0, server.stderr
+        assert server.line(1) == b"line 'caf\\xc3\\xa9', 5 bytes"
+    finally:
+        server.kill()

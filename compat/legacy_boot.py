@@ -10,7 +10,9 @@ Addresses follow the script (``remap``): its first ``bind`` goes to
 ``HOST:PORT`` (port 0 picks a free one), a later bind of another port to a free
 port, and each ``connect``/``connect_ex``/``sendto`` of a TCP or UDP socket goes
 to ``HOST`` and the port the script's own bind of that port really got, else
-to ``PORT``: a server thread and its client in one process find each other.
+to ``PORT``, unless it is a port one of its binds really got (a script that
+bound port 0 and read the port back): a server thread and its client in one
+process find each other.
 ``recvfrom`` gives such a port back as the script wrote it.  The first TCP
 ``listen``, or the first bind of a UDP socket, prints ``listening on HOST:PORT``
 with the port actually bound.  Unix-domain addresses are left alone.
@@ -44,6 +46,7 @@ def remap(host, port):
     real = dict((name, getattr(cls, name)) for name in ("bind", "connect", "connect_ex",
                                                         "listen", "__init__"))
     bound = {}  # a port the script bound -> the port that bind really got
+    got_ports = set()  # every port a bind really got: a script that read one back is right
     peers = set()  # real addresses recvfrom gave the script: replies go there as they are
     announced = []
 
@@ -60,6 +63,8 @@ def remap(host, port):
     def remote(address):
         if not _inet(address) or address in peers:
             return address
+        if address[1] in got_ports and address[1] not in bound:
+            return (host,) + address[1:]
         return (host, bound.get(address[1], port)) + address[2:]
 
     def back(address):
@@ -74,8 +79,10 @@ def remap(host, port):
         if not _inet(address):
             return real["bind"](self, address)
         real["bind"](self, local(address))
+        got = self.getsockname()[1]
+        got_ports.add(got)
         if address[1]:
-            bound[address[1]] = self.getsockname()[1]
+            bound[address[1]] = got
             if self.type == socket.SOCK_DGRAM:
                 _announce(announced, self)
 

@@ -161,11 +161,16 @@ def _socket(real: ModuleType) -> dict[str, Any]:
 
 
 def _asyncore(real: ModuleType) -> dict[str, Any]:
-    class dispatcher_with_send(real.dispatcher_with_send):  # type: ignore[name-defined,misc]
-        def send(self, data: Any) -> None:
-            super().send(to_bytes(data))
+    class dispatcher(real.dispatcher):  # type: ignore[name-defined,misc]
+        def recv(self, buffer_size: int) -> Any:
+            # Python 3's returns b'' at the end whatever the socket gives.
+            return _to_str(super().recv(buffer_size))
 
-    return {"dispatcher_with_send": dispatcher_with_send}
+    class dispatcher_with_send(dispatcher, real.dispatcher_with_send):  # type: ignore[name-defined,misc]
+        def send(self, data: Any) -> None:
+            real.dispatcher_with_send.send(self, to_bytes(data))
+
+    return {"dispatcher": dispatcher, "dispatcher_with_send": dispatcher_with_send}
 
 
 def _asynchat(real: ModuleType) -> dict[str, Any]:
@@ -195,13 +200,49 @@ def _asynchat(real: ModuleType) -> dict[str, Any]:
             del self.incoming[:]
             return data
 
-    return {"async_chat": async_chat}
+    class simple_producer(real.simple_producer):  # type: ignore[name-defined,misc]
+        def more(self) -> Any:
+            # Python 3's ends with b'' whatever it was given.
+            return _to_str(super().more())
+
+    return {"async_chat": async_chat, "simple_producer": simple_producer}
+
+
+class _ByteStream:
+    """A Python 2 file seen by a codec, which reads and writes bytes."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def read(self, *args: Any) -> bytes:
+        return to_bytes(self._stream.read(*args))  # type: ignore[no-any-return]
+
+    def readline(self, *args: Any) -> bytes:
+        return to_bytes(self._stream.readline(*args))  # type: ignore[no-any-return]
+
+    def write(self, data: bytes) -> Any:
+        return self._stream.write(to_str(data))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _codecs(real: ModuleType) -> dict[str, Any]:
+    def getreader(encoding: str) -> Callable[..., Any]:
+        reader = real.getreader(encoding)
+        return lambda stream, errors="strict": reader(_ByteStream(stream), errors)
+
+    def getwriter(encoding: str) -> Callable[..., Any]:
+        writer = real.getwriter(encoding)
+        return lambda stream, errors="strict": writer(_ByteStream(stream), errors)
+
+    return {"getreader": getreader, "getwriter": getwriter}
 
 
 _BUILDERS: dict[str, Callable[[ModuleType], dict[str, Any]]] = {
     "struct": _struct, "binascii": _binascii, "zlib": _zlib, "base64": _base64,
     "hashlib": _hashlib, "pickle": _pickle, "socket": _socket, "asyncore": _asyncore,
-    "asynchat": _asynchat,
+    "asynchat": _asynchat, "codecs": _codecs,
 }
 
 NAMES = frozenset(_BUILDERS)

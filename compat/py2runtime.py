@@ -65,6 +65,15 @@ def _input(prompt: str = "") -> Any:
     return eval(builtins.input(prompt))  # Python 2's input() evaluated what was typed
 
 
+def _repr(value: Any) -> str:
+    """Python 2's ``repr``: bytes above 127 escaped, as ``ascii`` does; and a
+    string that cannot be a byte string (a code point above 255) was unicode."""
+    text = ascii(value)
+    if isinstance(value, str) and not all(c < "\u0100" for c in value):
+        return "u" + text
+    return text
+
+
 def _printable(value: Any) -> Any:
     if isinstance(value, bytes | bytearray):
         return value.decode(py2str.ENCODING)
@@ -121,7 +130,7 @@ PY2_BUILTINS: dict[str, Any] = {
     "raw_input": builtins.input,
     "reduce": functools.reduce,
     "reload": importlib.reload,
-    "repr": ascii,
+    "repr": _repr,
     "StandardError": Exception,
     "unichr": chr,
     "unicode": str,

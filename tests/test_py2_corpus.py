@@ -27,6 +27,7 @@ import fcntl
 import json
 import os
 import re
+import select
 import signal
 import socket
 import subprocess
@@ -191,6 +192,7 @@ class Peer:
             self.sock.listen(8)
         self.port = self.sock.getsockname()[1]
         self.threads: list[threading.Thread] = []
+        self._stop_r, self._stop_w = os.pipe()
         self.thread = threading.Thread(target=self._serve_udp if udp else self._serve, daemon=True)
         self.thread.start()
 
@@ -201,15 +203,28 @@ class Peer:
             self.sock.sendto(data, address)
 
     def _serve(self) -> None:
+        """Accept until told to stop, then take what is still queued: a client
+        may connect, send and exit before an accept() here has run."""
+        stopping = False
         while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
+            readable, _, _ = select.select([self.sock, self._stop_r], [], [], WAIT)
+            if self.sock in readable:
+                self._accept()
+            elif stopping or not readable:
                 return
-            self.received.append(bytearray())
-            thread = threading.Thread(target=self._handle, args=(conn, self.received[-1]))
-            thread.start()
-            self.threads.append(thread)
+            else:
+                stopping = True
+                self.sock.setblocking(False)
+
+    def _accept(self) -> None:
+        try:
+            conn, _ = self.sock.accept()
+        except BlockingIOError:
+            return
+        self.received.append(bytearray())
+        thread = threading.Thread(target=self._handle, args=(conn, self.received[-1]))
+        thread.start()
+        self.threads.append(thread)
 
     def _handle(self, conn: socket.socket, received: bytearray) -> None:
         mode = self.program["peer"]
@@ -225,10 +240,11 @@ class Peer:
                     conn.sendall(chunk)
 
     def close(self) -> list[bytes]:
-        with contextlib.suppress(OSError):
-            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accept() of _serve
-        self.sock.close()
+        os.write(self._stop_w, b"x")
         self.thread.join(WAIT)
+        self.sock.close()
+        for fd in (self._stop_r, self._stop_w):
+            os.close(fd)
         for thread in self.threads:
             thread.join(WAIT)
         return [bytes(r) for r in self.received]

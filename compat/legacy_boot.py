@@ -27,6 +27,8 @@ import os
 import socket
 import sys
 
+PEERS = 4096
+
 
 def _inet(address):
     return isinstance(address, tuple) and len(address) >= 2 and isinstance(address[1], int)
@@ -47,7 +49,9 @@ def remap(host, port):
                                                         "listen", "__init__"))
     bound = {}  # a port the script bound -> the port that bind really got
     got_ports = set()  # every port a bind really got: a script that read one back is right
-    peers = set()  # real addresses recvfrom gave the script: replies go there as they are
+    # Real addresses recvfrom gave the script, so that replies go there as they
+    # are; the latest PEERS only, so that a UDP server's memory stays bounded.
+    peers = {}
     announced = []
 
     def local(address):
@@ -72,7 +76,9 @@ def remap(host, port):
             for asked, got in bound.items():
                 if got == address[1]:
                     return (address[0], asked) + address[2:]
-            peers.add(address)
+            peers[address] = True
+            if len(peers) > PEERS:
+                del peers[next(iter(peers))]
         return address
 
     def bind(self, address):

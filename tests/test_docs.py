@@ -40,7 +40,7 @@ from tests.procs import REPO, Proc, run
 
 GUIDES = {"docs/migration.md": "docs/zh-CN/migration.md",
           "docs/io-models.md": "docs/zh-CN/io-models.md"}
-TRANSLATIONS = {"README.md": "README.zh-CN.md", **GUIDES}
+TRANSLATIONS = {"README.md": "README.zh-CN.md", **GUIDES, "docs/compat.md": "docs/zh-CN/compat.md"}
 PAGES = [page for pair in TRANSLATIONS.items() for page in pair] + ["docs/performance.md"]
 # README.md is maintained with the code and shows its commands unmarked; every
 # other page marks every block.

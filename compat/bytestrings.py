@@ -2,34 +2,56 @@
 
 Python 2's ``str`` was bytes: scripts sent text literals, and printed received
 data raw.  Python 3 refuses ``str`` on a socket and prints ``bytes`` as
-``b'...'``.  This shim models a Python 2 ``str`` as text decoded from bytes
-with :data:`ENCODING` (UTF-8, as Python 2 source literals usually were) and
-``surrogateescape``, so that **every byte value round-trips**: bytes received,
-printed and sent again come out exactly as they went in.
+``b'...'``.  This shim models a Python 2 ``str`` as a Python 3 ``str`` with one
+code point per byte (Latin-1, :data:`compat.py2str.ENCODING`): ``len`` counts
+bytes, ``data[0]`` is a one-byte string, and **every byte value round-trips**.
+Text that is not one byte per character (``"中文"``, code points above 255) is
+sent as UTF-8, as a Python 2 terminal would have printed it; a surrogate
+(``surrogateescape``, as ``sys.argv`` may hold) goes back to its byte.
 
 :class:`socket` is a ``socket.socket`` whose ``send``/``sendall``/``sendto``
-accept ``str`` as well as bytes and whose ``recv``/``recvfrom`` return ``str``;
-its ``repr`` is Python 2's, so logs that print sockets read the same.  Use it
-on its own in a hand-migrated program, or call :func:`install` to run a
-Python 2 program as it is: then every socket the process creates is one, a
-``StreamRequestHandler``'s ``wfile`` accepts ``str``, and standard output
-writes escaped bytes back raw.
+accept ``str`` as well as bytes, whose ``recv``/``recvfrom`` return ``str``
+and whose ``makefile`` reads and writes ``str``; its ``repr`` is Python 2's,
+so logs that print sockets read the same.  Use it on its own in a
+hand-migrated program, or call :func:`install` to run a Python 2 program as it
+is: then every socket the process creates is one, a ``StreamRequestHandler``'s
+``rfile`` and ``wfile`` (and a ``DatagramRequestHandler``'s) deal in ``str``,
+and standard output and error write each such ``str`` back as its bytes.
 
-Where it stops: ``recv_into``, ``makefile`` and a handler's ``rfile`` still
-deal in bytes; ``install`` changes every socket in the process, including
-those of libraries that expect bytes (asyncio among them), so it is for
-running a legacy script, not for new code.
+Where it stops: ``recv_into`` fills a bytes buffer, as on Python 3; ``install``
+changes every socket in the process, including those of libraries that
+expect bytes (asyncio among them), so it is for running a legacy script, not
+for new code.
 """
 
 from __future__ import annotations
 
+import codecs
+import io
 import socket as _socket
 import socketserver
 import sys
 from typing import Any
 
-ENCODING = "utf-8"
-ERRORS = "surrogateescape"
+from compat.py2str import ENCODING
+
+ERRORS = "compat.py2"
+
+
+def _py2_errors(error: UnicodeError) -> tuple[bytes, int]:
+    """What a code point that is not a byte becomes: a surrogate its byte, else UTF-8."""
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    out = bytearray()
+    for char in error.object[error.start:error.end]:
+        if "\udc80" <= char <= "\udcff":
+            out.append(ord(char) - 0xDC00)
+        else:
+            out += char.encode("utf-8", "surrogatepass")
+    return bytes(out), error.end
+
+
+codecs.register_error(ERRORS, _py2_errors)
 
 
 def to_bytes(data: Any) -> Any:
@@ -38,8 +60,50 @@ def to_bytes(data: Any) -> Any:
 
 
 def to_str(data: bytes) -> str:
-    """Bytes as a Python 2 ``str``: text that encodes back to exactly these bytes."""
-    return data.decode(ENCODING, ERRORS)
+    """Bytes as a Python 2 ``str``: one character per byte."""
+    return data.decode(ENCODING)
+
+
+class Py2File:
+    """A binary file (a socket's ``makefile``, a handler's ``rfile``/``wfile``)
+    that reads and writes Python 2 strings."""
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+
+    def read(self, size: int = -1) -> str:
+        return to_str(self._raw.read(size))
+
+    def readline(self, size: int = -1) -> str:
+        return to_str(self._raw.readline(size))
+
+    def readlines(self, hint: int = -1) -> list[str]:
+        return [to_str(line) for line in self._raw.readlines(hint)]
+
+    def __iter__(self) -> Py2File:
+        return self
+
+    def __next__(self) -> str:
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
+
+    def write(self, data: Any) -> int:
+        return int(self._raw.write(to_bytes(data)))
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def __enter__(self) -> Py2File:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._raw.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._raw, name)
 
 
 class socket(_socket.socket):
@@ -61,6 +125,14 @@ class socket(_socket.socket):
         data, address = super().recvfrom(bufsize, flags)
         return to_str(data), address
 
+    def makefile(self, mode: str = "r", buffering: int | None = None,  # type: ignore[override]
+                 *args: Any, **kwargs: Any) -> Py2File:
+        """Python 2's ``makefile(mode, bufsize)``: a file of ``str``, whatever the mode."""
+        binary = mode.replace("b", "").replace("t", "") + "b"
+        if buffering is not None and buffering < 0:
+            buffering = None
+        return Py2File(super().makefile(binary, buffering))  # type: ignore[call-overload]
+
     def accept(self) -> tuple[socket, Any]:
         # socket.socket.accept builds a plain socket.socket; build one of ours.
         fd, address = self._accept()  # type: ignore[attr-defined]
@@ -73,36 +145,46 @@ class socket(_socket.socket):
         return f"<socket._socketobject object at {id(self):#x}>"
 
 
-class _Py2Writer:
-    """A handler's ``wfile`` that also takes ``str``."""
-
-    def __init__(self, raw: Any) -> None:
-        self._raw = raw
-
-    def write(self, data: Any) -> int:
-        return int(self._raw.write(to_bytes(data)))
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._raw, name)
-
-
 _saved: dict[str, Any] = {}
 
 
-def _setup(handler: socketserver.StreamRequestHandler) -> None:
-    _saved["setup"](handler)
-    handler.wfile = _Py2Writer(handler.wfile)  # type: ignore[assignment]
+def _py2_file(file: Any) -> Py2File:
+    # Our socket's makefile gives one already; socketserver's _SocketWriter does not.
+    return file if isinstance(file, Py2File) else Py2File(file)
+
+
+def _stream_setup(handler: socketserver.StreamRequestHandler) -> None:
+    _saved["stream_setup"](handler)
+    handler.rfile = _py2_file(handler.rfile)  # type: ignore[assignment]
+    handler.wfile = _py2_file(handler.wfile)  # type: ignore[assignment]
+
+
+def _datagram_setup(handler: socketserver.DatagramRequestHandler) -> None:
+    handler.packet, handler.socket = handler.request
+    handler.rfile = Py2File(io.BytesIO(to_bytes(handler.packet)))  # type: ignore[assignment]
+    handler.wfile = Py2File(io.BytesIO())  # type: ignore[assignment]
+
+
+def _datagram_finish(handler: socketserver.DatagramRequestHandler) -> None:
+    handler.socket.sendto(handler.wfile.getvalue(),  # type: ignore[attr-defined]
+                          handler.client_address)
 
 
 def install() -> None:
-    """Give the whole process Python 2 strings on sockets; idempotent."""
+    """Give the whole process Python 2 strings on sockets and its standard
+    streams; idempotent."""
     if _saved:
         return
-    _saved.update(socket=_socket.socket, setup=socketserver.StreamRequestHandler.setup)
+    _saved.update(socket=_socket.socket, stream_setup=socketserver.StreamRequestHandler.setup,
+                  datagram_setup=socketserver.DatagramRequestHandler.setup,
+                  datagram_finish=socketserver.DatagramRequestHandler.finish)
     _socket.socket = socket  # type: ignore[misc]
-    socketserver.StreamRequestHandler.setup = _setup  # type: ignore[method-assign,assignment]
-    if hasattr(sys.stdout, "reconfigure"):
-        sys.stdout.reconfigure(encoding=ENCODING, errors=ERRORS)
+    socketserver.StreamRequestHandler.setup = _stream_setup  # type: ignore[method-assign,assignment]
+    socketserver.DatagramRequestHandler.setup = _datagram_setup  # type: ignore[method-assign,assignment]
+    socketserver.DatagramRequestHandler.finish = _datagram_finish  # type: ignore[method-assign,assignment]
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(encoding=ENCODING, errors=ERRORS)
 
 
 def uninstall() -> None:
@@ -110,5 +192,7 @@ def uninstall() -> None:
     if not _saved:
         return
     _socket.socket = _saved["socket"]  # type: ignore[misc]
-    socketserver.StreamRequestHandler.setup = _saved["setup"]  # type: ignore[method-assign]
+    socketserver.StreamRequestHandler.setup = _saved["stream_setup"]  # type: ignore[method-assign]
+    socketserver.DatagramRequestHandler.setup = _saved["datagram_setup"]  # type: ignore[method-assign]
+    socketserver.DatagramRequestHandler.finish = _saved["datagram_finish"]  # type: ignore[method-assign]
     _saved.clear()

@@ -11,6 +11,9 @@ neutral names; this gives old code its old ones, unchanged.
 - Never shadows a real module: the hook is consulted last, so a module that
   really exists under an old name (a project's own ``Queue.py``) wins.
 - ``add_move(old, new)`` extends the registry.
+- :data:`MOVES` holds every rename of fissix's ``fix_imports`` table (a test
+  keeps them in step); a target this Python lacks (``_dummy_thread``, or
+  ``tkinter`` without Tk) leaves the old name missing too.
 
 Where it stops: a name whose contents were split or merged (``urllib2``,
 ``urlparse``) maps to the module that holds most of it; functions that moved
@@ -26,7 +29,7 @@ import importlib.util
 import sys
 from types import ModuleType
 
-# Renamed network-related modules, old name -> new name.
+# Renamed standard modules, old name -> new name.
 MOVES: dict[str, str] = {
     "SocketServer": "socketserver",
     "BaseHTTPServer": "http.server",
@@ -41,6 +44,43 @@ MOVES: dict[str, str] = {
     "SimpleXMLRPCServer": "xmlrpc.server",
     "Queue": "queue",
     "thread": "_thread",
+    # Python 2's str is Python 3's str here (compat.py2str), so StringIO is io's.
+    "StringIO": "io",
+    "cStringIO": "io",
+    "cPickle": "pickle",
+    "copy_reg": "copyreg",
+    "__builtin__": "builtins",
+    "ConfigParser": "configparser",
+    "repr": "reprlib",
+    "markupbase": "_markupbase",
+    "_winreg": "winreg",
+    "dummy_thread": "_dummy_thread",
+    "dbhash": "dbm.bsd",
+    "dumbdbm": "dbm.dumb",
+    "dbm": "dbm.ndbm",
+    "gdbm": "dbm.gnu",
+    "DocXMLRPCServer": "xmlrpc.server",
+    "htmlentitydefs": "html.entities",
+    "HTMLParser": "html.parser",
+    "commands": "subprocess",
+    "UserString": "collections",
+    "UserList": "collections",
+    "robotparser": "urllib.robotparser",
+    "Tkinter": "tkinter",
+    "Tkconstants": "tkinter.constants",
+    "Tix": "tkinter.tix",
+    "ttk": "tkinter.ttk",
+    "FileDialog": "tkinter.filedialog",
+    "tkFileDialog": "tkinter.filedialog",
+    "SimpleDialog": "tkinter.simpledialog",
+    "tkSimpleDialog": "tkinter.simpledialog",
+    "tkColorChooser": "tkinter.colorchooser",
+    "tkCommonDialog": "tkinter.commondialog",
+    "Dialog": "tkinter.dialog",
+    "Tkdnd": "tkinter.dnd",
+    "tkFont": "tkinter.font",
+    "tkMessageBox": "tkinter.messagebox",
+    "ScrolledText": "tkinter.scrolledtext",
 }
 
 
@@ -62,7 +102,7 @@ class _Py2Names(importlib.abc.MetaPathFinder):
     def find_spec(self, fullname: str, path: object = None,
                   target: object = None) -> importlib.machinery.ModuleSpec | None:
         new = MOVES.get(fullname)
-        if new is None:
+        if new is None or importlib.util.find_spec(new.partition(".")[0]) is None:
             return None
         self.aliased.add(fullname)
         return importlib.util.spec_from_loader(fullname, _AliasLoader(new))

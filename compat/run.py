@@ -7,7 +7,8 @@ HOST:PORT`` once the server socket listens.  ``--interpreter py3`` runs it on
 this Python instead, through :mod:`compat.legacy_py3`; ``--diff`` shows the
 syntax translation that involves.  The file on disk is never changed.  The
 process becomes the script (``exec``), so its PID, exit status and signals
-are the script's own.
+are the script's own.  What follows ``--`` is the script's own command line
+(its ``sys.argv[1:]``): ``compat.run chat.py --port 0 -- server 127.0.0.1``.
 
 Python 2.7 is found through ``$LEGACY_PYTHON``, then ``python2.7`` and
 ``python2`` on ``PATH``, then pyenv's versions; a candidate counts only if it
@@ -25,8 +26,7 @@ import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-
-from compat.translate import diff
+from typing import NoReturn
 
 BOOT = Path(__file__).with_name("legacy_boot.py")
 
@@ -65,15 +65,25 @@ def find_python2() -> str | None:
     return None
 
 
-def command(script: str, host: str, port: int, python2: str | None) -> list[str]:
-    """The command line that runs ``script`` on ``host:port``: under ``python2``,
-    or, if that is None, on this Python 3 through the shims and translation.
+# Python 2 never printed these for the idioms a Python 2 script uses (setDaemon,
+# getName, import asyncore); Python 3 does, which changes what the script writes.
+QUIET = ["-W", "ignore::DeprecationWarning", "-W", "ignore::PendingDeprecationWarning"]
+SHOWN = ["-W", "default::DeprecationWarning", "-W", "default::PendingDeprecationWarning"]
+
+
+def command(script: str, host: str, port: int, python2: str | None,
+            script_args: Sequence[str] = (), show_warnings: bool = False) -> list[str]:
+    """The command line that runs ``script`` on ``host:port`` with ``script_args``
+    as its arguments: under ``python2``, or, if that is None, on this Python 3
+    through the shims and translation, its deprecation warnings silenced unless
+    ``show_warnings``.
 
     Both run unbuffered (``-u``), so each ``print`` reaches a pipe as it happens.
     """
     if python2 is None:
-        return [sys.executable, "-u", "-m", "compat.legacy_py3", host, str(port), script]
-    return [python2, "-u", str(BOOT), host, str(port), script]
+        return [sys.executable, "-u", *(SHOWN if show_warnings else QUIET),
+                "-m", "compat.legacy_py3", host, str(port), script, *script_args]
+    return [python2, "-u", str(BOOT), host, str(port), script, *script_args]
 
 
 def _port(text: str) -> int:
@@ -82,9 +92,27 @@ def _port(text: str) -> int:
     return int(text)
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        """One line, not argparse's usage block: the script's own usage may follow."""
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def split_argv(argv: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The launcher's arguments and the script's: before and after the first ``--``."""
+    argv = list(argv)
+    if "--" not in argv:
+        return argv, []
+    cut = argv.index("--")
+    return argv[:cut], argv[cut + 1:]
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m compat.run",
-                                     description=__doc__.splitlines()[0])
+    own, script_args = split_argv(sys.argv[1:] if argv is None else argv)
+    parser = _Parser(
+        prog="python -m compat.run", description=__doc__.splitlines()[0],
+        usage="%(prog)s SCRIPT [options] [-- SCRIPT_ARGS...]",
+        epilog="Everything after -- is passed to the script as its sys.argv[1:].")
     parser.add_argument("script", help="a legacy script, e.g. legacy/v4_poll.py")
     parser.add_argument("--interpreter", choices=["py2", "py3"], default="py2",
                         help="py2: a real Python 2.7 (default); py3: this Python, with "
@@ -95,13 +123,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--port", type=_port, default=8889,
                         help="port instead of the script's; 0 picks a free one "
                              "(default %(default)s)")
+    parser.add_argument("--show-warnings", action="store_true",
+                        help="with --interpreter py3: show the DeprecationWarnings the "
+                             "script's Python 2 idioms trigger (hidden by default, as "
+                             "Python 2 never printed them)")
     parser.add_argument("--diff", action="store_true",
                         help="print how the script's syntax is translated for Python 3, "
                              "instead of running it")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(own)
     if not os.path.isfile(args.script):
         parser.exit(1, f"{parser.prog}: error: no such script: {args.script}\n")
     if args.diff:
+        from compat.translate import diff  # fissix is slow to import: only when asked
+
         with open(args.script, "rb") as f:
             source = importlib.util.decode_source(f.read())
         try:
@@ -116,7 +150,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         if python2 is None:
             parser.exit(1, f"{parser.prog}: error: no Python 2.7 found; set LEGACY_PYTHON "
                            "to its path, or put python2.7 on PATH\n")
-    argv2 = command(args.script, args.host, args.port, python2)
+    argv2 = command(args.script, args.host, args.port, python2, script_args,
+                    args.show_warnings)
     sys.stdout.flush()
     os.execv(argv2[0], argv2)
 

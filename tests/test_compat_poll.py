@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import json
+import os
 import select
 import socket
+import subprocess
+import sys
+import sysconfig
+import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from compat import poll as compat_poll
+from tests.conftest import require
+from tests.procs import REPO
+from wireproof.procs import WAIT
 
 POLLS: list[Any] = [pytest.param(compat_poll, id="compat.poll")]
 if hasattr(select, "poll"):
@@ -108,6 +119,111 @@ def test_no_timeout_waits_for_an_event(api: Any, pair: Any,
     assert poller.poll(timeout) == [(a.fileno(), api.POLLIN)]
 
 
-def test_mask_without_read_or_write_is_refused_by_compat_only(pair: Any) -> None:
-    with pytest.raises(ValueError, match="watches neither reading nor writing"):
-        compat_poll.poll().register(pair[0], compat_poll.POLLERR)
+def test_mask_of_errors_only_is_accepted_and_never_reported_by_compat(pair: Any) -> None:
+    poller = compat_poll.poll()
+    poller.register(pair[0], compat_poll.POLLERR)
+    pair[1].sendall(b"x")
+    assert poller.poll(0) == []
+
+
+UPSTREAM = Path(sysconfig.get_paths()["stdlib"]) / "test" / "test_poll.py"
+
+# CPython's own test_poll with select.poll replaced by compat.poll.poll (its
+# POLL* constants are Linux's, as select's are here).  test_poll2 needs the
+# 'walltime' resource (ten seconds of a shell loop): it is left out, as
+# regrtest leaves it out by default.
+UPSTREAM_RUNNER = """\
+import json, select, unittest
+from test import support
+support.use_resources = []
+from compat import poll as compat_poll
+select.poll = compat_poll.poll
+from test import test_poll
+outcome = {}
+class Result(unittest.TextTestResult):
+    def addSuccess(self, test):
+        super().addSuccess(test)
+        outcome[test._testMethodName] = "pass"
+    def addFailure(self, test, err):
+        super().addFailure(test, err)
+        outcome[test._testMethodName] = "fail"
+    def addError(self, test, err):
+        super().addError(test, err)
+        outcome[test._testMethodName] = "error"
+    def addSkip(self, test, reason):
+        super().addSkip(test, reason)
+        outcome[test._testMethodName] = "skip"
+suite = unittest.defaultTestLoader.loadTestsFromModule(test_poll)
+unittest.TextTestRunner(resultclass=Result, verbosity=2).run(suite)
+print(json.dumps(outcome, sort_keys=True))
+"""
+
+
+@pytest.mark.skipif(not hasattr(select, "poll"), reason="test_poll skips itself without poll")
+def test_cpython_test_poll_passes_on_compat_poll(tmp_path: Path) -> None:
+    require(None if UPSTREAM.is_file() else f"CPython's test suite is not installed ({UPSTREAM})")
+    result = subprocess.run([sys.executable, "-c", UPSTREAM_RUNNER], cwd=tmp_path,
+                            capture_output=True, timeout=120, check=False,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert result.returncode == 0, result.stderr.decode(errors="replace")
+    outcome = json.loads(result.stdout.splitlines()[-1])
+    assert outcome.pop("test_poll2") == "skip"
+    assert outcome == dict.fromkeys(outcome, "pass"), result.stderr.decode(errors="replace")
+    assert len(outcome) == 6
+
+
+@pytest.fixture
+def closed_fd() -> int:
+    r, w = os.pipe()
+    os.close(r)
+    os.close(w)
+    return r
+
+
+def test_argument_checks_are_select_polls() -> None:
+    poller = compat_poll.poll()
+
+    class NoFileno:
+        pass
+
+    class BadFileno:
+        def fileno(self) -> str:
+            return "fileno"
+
+    for bad in (NoFileno(), BadFileno(), poller):
+        with pytest.raises(TypeError):
+            poller.register(bad)
+    with pytest.raises(ValueError):
+        poller.register(0, -1)
+    with pytest.raises(OverflowError):
+        poller.register(0, 1 << 16)
+    with pytest.raises(OverflowError):
+        poller.poll(1 << 31)
+    with pytest.raises(TypeError):
+        poller.poll("soon")
+
+
+def test_a_descriptor_that_is_not_open_is_pollnval(closed_fd: int) -> None:
+    poller = compat_poll.poll()
+    poller.register(closed_fd)
+    assert poller.poll(0) == [(closed_fd, compat_poll.POLLNVAL)]
+
+
+def test_two_threads_polling_one_object_is_a_runtime_error(pair: Any) -> None:
+    a, b = pair
+    poller = compat_poll.poll()
+    poller.register(a, compat_poll.POLLIN)
+    waiting = threading.Thread(target=poller.poll, args=(WAIT * 1000,))
+    waiting.start()
+    try:
+        # Until the thread is inside poll(), a second poll() is allowed: wait for that.
+        deadline = time.monotonic() + WAIT
+        while not poller._polling:
+            assert time.monotonic() < deadline
+            waiting.join(0.001)
+        with pytest.raises(RuntimeError, match="concurrent poll"):
+            poller.poll(0)
+    finally:
+        b.sendall(b"x")
+        waiting.join(WAIT)
+    assert not waiting.is_alive()

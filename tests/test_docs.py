@@ -46,7 +46,8 @@ GUIDES = {"docs/migration.md": "docs/zh-CN/migration.md",
 TRANSLATIONS = {"README.md": "README.zh-CN.md", **GUIDES,
                 "docs/performance.md": "docs/zh-CN/performance.md",
                 "docs/reliability.md": "docs/zh-CN/reliability.md",
-                "legacy/README.md": "legacy/README.zh-CN.md"}
+                "legacy/README.md": "legacy/README.zh-CN.md",
+                "docs/compat.md": "docs/zh-CN/compat.md"}
 PAGES = [page for pair in TRANSLATIONS.items() for page in pair]
 # README.md is maintained with the code and shows its commands unmarked; every
 # other page marks every block.

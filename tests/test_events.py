@@ -18,7 +18,7 @@ import threading
 import pytest
 
 from modern.common import LINE_MAX, Events
-from tests.procs import WAIT, Proc, python_module, read_until_close
+from wireproof.procs import WAIT, Proc, python_module, read_until_close
 
 CLIENTS = 8
 EACH = 4 << 20

@@ -86,16 +86,31 @@ def format_address(address: Any) -> str:
 # only up to PIPE_BUF bytes (4096 on Linux; POSIX promises 512).
 LINE_MAX = getattr(select, "PIPE_BUF", 512)
 
+# Whether this process shares standard output with others, which no lock of
+# its own can keep from writing at the same time: true in every forked child
+# (forking_server's, --workers).
+SHARED_STDOUT = False
+
+
+def _forked() -> None:
+    global SHARED_STDOUT
+    SHARED_STDOUT = True
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forked)
+
 
 class Events:
     """The event lines on standard output, one per line, flushed at once.
 
-    Threads of one server share an instance; the lock keeps their lines whole.
-    Processes sharing the pipe (forked children, workers) cannot share the
-    lock, so every line is one write of at most :data:`LINE_MAX` bytes, which
-    the pipe keeps whole: a chunk whose ``repr`` would make a longer line is
-    reported as several ``received`` lines, in order.  Chunk boundaries are not
-    part of the contract (TCP has none); the bytes and their order are.
+    Threads of one server share an instance; the lock keeps their lines whole,
+    and a chunk is one ``received`` line.  Processes sharing the pipe (see
+    :data:`SHARED_STDOUT`) cannot share the lock, so there every line is one
+    write of at most :data:`LINE_MAX` bytes, which the pipe keeps whole: a
+    chunk whose ``repr`` would make a longer line is reported as several
+    ``received`` lines, in order.  Chunk boundaries are not part of the
+    contract (TCP has none); the bytes and their order are.
     """
 
     def __init__(self, quiet: bool = False) -> None:
@@ -120,7 +135,7 @@ class Events:
         prefix = f"received {format_address(address)} "
         # repr spends at most four characters on a byte (\xff), and the line
         # three more on b'' and one on the newline.
-        step = max(1, (LINE_MAX - len(prefix) - 4) // 4)
+        step = max(1, (LINE_MAX - len(prefix) - 4) // 4) if SHARED_STDOUT else len(data)
         for start in range(0, len(data), step):
             self._emit(prefix + repr(data[start:start + step]))
 

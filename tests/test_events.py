@@ -17,6 +17,7 @@ import threading
 
 import pytest
 
+from modern import common
 from modern.common import LINE_MAX, Events
 from wireproof.procs import WAIT, Proc, python_module, read_until_close
 
@@ -80,9 +81,21 @@ def test_large_chunks_from_many_children_at_once_come_out_whole_and_in_order() -
                                      ("fe80::1234:5678:9abc:def0%eth0", 65535, 0, 2)])
 @pytest.mark.parametrize("chunk", [b"\xff" * 70000, b"'\"\\" * 30000, b"x" * 65536, b"\n"])
 def test_each_received_line_fits_in_one_pipe_write(
-        address: tuple[object, ...], chunk: bytes, capsys: pytest.CaptureFixture[str]) -> None:
+        address: tuple[object, ...], chunk: bytes, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # As in a forked child, which shares standard output with its siblings.
+    monkeypatch.setattr(common, "SHARED_STDOUT", True)
     Events().received(address, chunk)
     lines = capsys.readouterr().out.splitlines()
     assert all(len(line.encode()) + 1 <= LINE_MAX for line in lines)
     literals = [line.split(" ", 2)[2] for line in lines]
     assert b"".join(ast.literal_eval(literal) for literal in literals) == chunk
+
+
+def test_a_process_of_its_own_reports_a_chunk_in_one_line(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # Its threads share the lock: no need to split, and one line per chunk.
+    assert not common.SHARED_STDOUT
+    chunk = b"\xff" * 65536
+    Events().received(("127.0.0.1", 40000), chunk)
+    assert capsys.readouterr().out == f"received 127.0.0.1:40000 {chunk!r}\n"

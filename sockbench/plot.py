@@ -22,7 +22,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.transforms import blended_transform_factory
 
-from sockbench.report import model
+from sockbench.report import memory_per_connection, model
 from sockbench.runner import CHAT_PAYLOAD
 from sockbench.syscalls import FD_SETSIZE
 
@@ -169,8 +169,8 @@ def idle_memory(data: dict[str, Any]) -> Figure:
     where the server held too few connections to measure."""
     items = list(data["results"].items())
     figure, axes = plt.subplots(figsize=(9, 0.32 * len(items) + 1.6))
-    measured = [(i, r["memory_per_connection"] / 1024) for i, (_, r) in enumerate(items)
-                if r["memory_per_connection"]]
+    measured = [(i, per / 1024) for i, (_, r) in enumerate(items)
+                if (per := memory_per_connection(r)) is not None]
     for i, kib in measured:
         axes.plot([kib], [i], marker="o", linestyle="none",
                   color=LEGACY if items[i][1]["variant"] == "legacy" else PYTHON3)

@@ -7,6 +7,8 @@ with ``--loop uvloop`` that loop is libuv's, written in C.
 
 ``--like`` picks the legacy conversation to speak (default ``v4_select``), as
 in ``selectors_server``.  ``--loop auto`` uses uvloop where it is installed.
+``--workers N`` runs N processes on the port, each with its own loop, as in
+``selectors_server``.
 
 Payloads stay ``bytes`` from ``read`` to the event line; nothing is decoded.
 """
@@ -116,7 +118,6 @@ async def serve(listener: socket.socket, conversation: common.Conversation,
     # start_server listens again, with a backlog of 100 unless told otherwise.
     server = await asyncio.start_server(tracked, sock=listener, limit=common.RECV_SIZE,
                                         backlog=socket.SOMAXCONN)
-    events.listening(listener.getsockname())
     await stop.wait()
     server.close()
     # Closing a transport ends its handler's read as if the peer had closed, so
@@ -135,15 +136,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--loop", choices=LOOPS, default="auto",
                         help="event loop: asyncio's, uvloop, or uvloop where "
                              "installed (default %(default)s)")
+    common.add_workers(parser)
     args = parser.parse_args(argv)
     try:
         loop = resolve_loop(args.loop)
     except LookupError as exc:
         common.fail(str(exc))
     events = common.Events(args.quiet)
-    listener = common.listen(args.host, args.port)
+    conversation = common.CONVERSATIONS[args.like]
     limits = common.Limits(args.max_connections, args.idle_timeout)
-    run_with_loop(serve(listener, common.CONVERSATIONS[args.like], events, limits), loop)
+    # Each worker makes its own loop: none exists before the fork.
+    common.serve_on(args.host, args.port, args.workers, events,
+                    lambda listener: run_with_loop(serve(listener, conversation, events, limits),
+                                                   loop))
 
 
 if __name__ == "__main__":

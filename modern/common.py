@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import functools
 import ipaddress
 import json
 import os
@@ -393,6 +394,14 @@ def add_limits(parser: argparse.ArgumentParser, idle: bool = True) -> None:
                  "as the originals)")
 
 
+def add_workers(parser: argparse.ArgumentParser) -> None:
+    """``--workers N``, for the servers whose one process holds many connections."""
+    parser.add_argument(
+        "--workers", type=functools.partial(count, what="workers"), default=1, metavar="N",
+        help="serve from N processes sharing the port (SO_REUSEPORT), each with its own "
+             "event loop; --max-connections counts per process (default %(default)s)")
+
+
 def default_max_connections() -> int:
     """The descriptor limit less a margin for the listener, standard streams and
     the connection being accepted: beyond it, accept() would fail anyway."""
@@ -402,9 +411,9 @@ def default_max_connections() -> int:
     return max(1, min(soft, 1 << 20) - 32)
 
 
-def count(text: str) -> int:
+def count(text: str, what: str = "connections") -> int:
     if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"invalid number of connections {text!r}")
+        raise argparse.ArgumentTypeError(f"invalid number of {what} {text!r}")
     return int(text)
 
 
@@ -500,6 +509,131 @@ def listen(host: str, port: int) -> socket.socket:
         fail(f"cannot listen on {format_address(address)}: {exc.strerror}")
     _reserve()
     return listener
+
+
+def listen_shared(host: str, port: int, sockets: int) -> list[socket.socket]:
+    """``sockets`` listening sockets on one ``host:port``, among which the kernel
+    spreads new connections (SO_REUSEPORT), or a one-line exit saying why not."""
+    if not hasattr(socket, "SO_REUSEPORT"):
+        fail("--workers needs SO_REUSEPORT, which this platform does not have")
+    family, address = resolve(host, port)
+    listeners: list[socket.socket] = []
+    try:
+        for _ in range(sockets):
+            listener = socket.socket(family, socket.SOCK_STREAM)
+            listeners.append(listener)
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            # Every socket sharing the port says so, the first one too.
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            listener.bind(address)
+            listener.listen(socket.SOMAXCONN)
+            # With port 0, the others join the port the first was given.
+            address = listener.getsockname()
+    except OSError as exc:
+        for listener in listeners:
+            listener.close()
+        fail(f"cannot listen on {format_address(address)}: {exc.strerror}")
+    _reserve()
+    return listeners
+
+
+# The signals that stop a server; held while a worker is forked (serve_workers).
+STOPPING = {signal.SIGINT, signal.SIGTERM}
+
+
+def serve_workers(listeners: list[socket.socket],
+                  serve: Callable[[socket.socket], None]) -> None:
+    """Serve each listener in a process of its own until SIGINT or SIGTERM,
+    which stop every worker; each is reaped before this returns.
+
+    A worker that ends by itself is logged; once none is left, the server
+    exits with status 1.  A worker whose parent is killed outright (SIGKILL:
+    nothing to stop the workers) stops as if sent SIGTERM.
+    """
+    workers: list[int] = []
+    # Only this process writes to (never, in fact) and holds the write end:
+    # when it is gone, for whatever reason, the workers read the end of it.
+    parent_alive, parent_gone = os.pipe()
+    try:
+        for listener in listeners:
+            # A signal between fork and the worker's own try would run this
+            # cleanup in the worker: held until each side is ready for it.
+            signal.pthread_sigmask(signal.SIG_BLOCK, STOPPING)
+            pid = os.fork()
+            if pid == 0:
+                os.close(parent_gone)
+                _work(listener, listeners, parent_alive, serve)
+            workers.append(pid)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPPING)
+        os.close(parent_alive)
+        for listener in listeners:
+            listener.close()
+        while workers:
+            pid, status = os.wait()
+            workers.remove(pid)
+            log(f"worker {pid} exited with status {os.waitstatus_to_exitcode(status)}; "
+                f"{len(workers)} left")
+        fail("every worker has exited")
+    finally:
+        # Every worker stopped and reaped, however this ends; a second signal
+        # waits until they are.
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOPPING)
+        for pid in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        for pid in workers:
+            os.waitpid(pid, 0)
+        os.close(parent_gone)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPPING)
+
+
+def _work(listener: socket.socket, listeners: list[socket.socket], parent_alive: int,
+          serve: Callable[[socket.socket], None]) -> NoReturn:
+    """A worker's life: serve ``listener`` until stopped, then exit, never
+    returning into the parent's code."""
+    status = 0
+    try:
+        threading.Thread(target=_stop_when_orphaned, args=(parent_alive,), daemon=True).start()
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPPING)
+        for other in listeners:
+            if other is not listener:
+                other.close()
+        serve(listener)
+    except KeyboardInterrupt:
+        pass
+    except SystemExit as exc:
+        status = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+    except BaseException as exc:
+        log(f"worker failed: {exc!r}")
+        status = 1
+    finally:
+        # Nothing, not a second signal nor a closed pipe, may keep the worker
+        # from exiting here.
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOPPING)
+        with contextlib.suppress(Exception):
+            BURSTS.flush()
+            sys.stdout.flush()
+        os._exit(status)
+
+
+def _stop_when_orphaned(parent_alive: int) -> None:
+    # Nothing is ever written: the read ends when the parent's end closes.
+    os.read(parent_alive, 1)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def serve_on(host: str, port: int, workers: int, events: Events,
+             serve: Callable[[socket.socket], None]) -> None:
+    """Listen on ``host:port``, print the listening line once, and ``serve``
+    the listener here or, with more than one worker, in each worker."""
+    if workers == 1:
+        with listen(host, port) as listener:
+            events.listening(listener.getsockname())
+            serve(listener)
+        return
+    listeners = listen_shared(host, port, workers)
+    events.listening(listeners[0].getsockname())
+    serve_workers(listeners, serve)
 
 
 # accept() errors that mean "out of descriptors or memory, for now".

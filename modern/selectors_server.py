@@ -10,6 +10,11 @@ greeting to send on accept, and then either hang up (``v1_server``,
 ``v2_socketserver``, ``v3_*``) or report what the peer sends until it goes
 (``v4_select``, ``v4_poll``).  The events are the same as every other port's.
 ``--max-connections`` and ``--idle-timeout`` bound what it holds.
+
+One process uses one core.  ``--workers N`` starts N processes, each with its
+own listening socket on the same port (SO_REUSEPORT: the kernel spreads new
+connections among them) and its own loop; SIGINT or SIGTERM to the first
+stops and reaps them all.
 """
 
 from __future__ import annotations
@@ -94,12 +99,13 @@ def hang_up(key: selectors.SelectorKey, selector: selectors.BaseSelector,
 def main(argv: Sequence[str] | None = None) -> None:
     parser = common.server_parser("selectors_server", __doc__, like="v4_select")
     common.add_limits(parser)
+    common.add_workers(parser)
     args = parser.parse_args(argv)
     events = common.Events(args.quiet)
-    with common.listen(args.host, args.port) as listener:
-        events.listening(listener.getsockname())
-        serve(listener, common.CONVERSATIONS[args.like], events,
-              common.Limits(args.max_connections, args.idle_timeout))
+    conversation = common.CONVERSATIONS[args.like]
+    limits = common.Limits(args.max_connections, args.idle_timeout)
+    common.serve_on(args.host, args.port, args.workers, events,
+                    lambda listener: serve(listener, conversation, events, limits))
 
 
 if __name__ == "__main__":

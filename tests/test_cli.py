@@ -9,13 +9,17 @@ import pytest
 from wireproof.procs import Proc, python_module, run
 
 SERVERS = ["blocking_server", "socketserver_server", "forking_server", "threading_server",
-           "select_server", "poll_server", "selectors_server", "asyncio_server"]
+           "select_server", "poll_server", "selectors_server", "asyncio_server",
+           "asyncio_protocol_server"]
 CLIENTS = ["greet_client", "hello_client"]
 # The servers that hold connections, and the threading server (a thread each).
 LIMITED = ["threading_server", "select_server", "poll_server", "selectors_server",
-           "asyncio_server"]
+           "asyncio_server", "asyncio_protocol_server"]
 # The servers that speak another legacy server's conversation on request.
-SPEAK_ANY = ["forking_server", "threading_server", "selectors_server", "asyncio_server"]
+SPEAK_ANY = ["forking_server", "threading_server", "selectors_server", "asyncio_server",
+             "asyncio_protocol_server"]
+# The servers that can run as several processes on one port.
+WORKERS = ["selectors_server", "asyncio_server"]
 
 
 def one_error_line(stderr: bytes) -> str:
@@ -38,6 +42,15 @@ def test_help_names_every_option(module: str) -> None:
     assert ("--max-connections" in usage) == (module in LIMITED)
     assert ("--like" in usage) == (module in SPEAK_ANY)
     assert ("--max-children" in usage) == (module == "forking_server")
+    assert ("--workers" in usage) == (module in WORKERS)
+
+
+@pytest.mark.parametrize("module", WORKERS)
+@pytest.mark.parametrize("value", ["0", "-2", "two"])
+def test_bad_number_of_workers_is_one_line_and_status_2(module: str, value: str) -> None:
+    result = run(python_module(f"modern.{module}", "--workers", value))
+    assert result.returncode == 2
+    assert f"invalid number of workers {value!r}" in one_error_line(result.stderr)
 
 
 @pytest.mark.parametrize("module", SERVERS + CLIENTS)

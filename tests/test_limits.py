@@ -240,7 +240,13 @@ def test_existing_client_is_served_at_full_speed_while_out_of_descriptors(
             normal = median_latency(server, first)
             flood = [socket.create_connection(("127.0.0.1", port), timeout=WAIT)
                      for _ in range(120)]
-            if "uvloop" not in command:  # libuv turns the excess away silently
+            if command[0] != "modern.asyncio_server":
+                # The count of the connections turned away comes a second
+                # after the first: by then the server has done turning the
+                # flood away, and what is measured is the client's latency.
+                assert server.wait_until(lambda: "more connections in the last"
+                                         in server.stderr), server.stderr
+            elif "uvloop" not in command:  # libuv turns the excess away silently
                 assert server.wait_until(lambda: "Too many open files" in server.stderr)
             exhausted = median_latency(server, first)
             assert count(server, b"connected ") < 1 + len(flood), (
@@ -349,7 +355,7 @@ def test_bursts_name_the_first_then_count_the_rest(capsys: pytest.CaptureFixture
 
 def test_bursts_write_the_count_when_the_interval_ends(capsys: pytest.CaptureFixture[str]
                                                        ) -> None:
-    bursts = Bursts(interval=0.2)
+    bursts = Bursts()
     for port in (1, 2):
         bursts.note(f"refused 127.0.0.1:{port}: full", "refused {count} more connections", "full")
     written = ""
@@ -358,4 +364,4 @@ def test_bursts_write_the_count_when_the_interval_ends(capsys: pytest.CaptureFix
         written += capsys.readouterr().err
         time.sleep(0.05)  # polls the captured output; the timer is what is waited for
     assert written.splitlines() == ["refused 127.0.0.1:1: full",
-                                    "refused 1 more connections in the last 0.2 s: full"]
+                                    "refused 1 more connections in the last 1.0 s: full"]

@@ -375,7 +375,7 @@ def restart_same_port(s: Session) -> None:
 
 
 @case("workers.reaped", "once its clients are gone, the server is back to the threads it "
-      "started with and has no zombie children", running_here)
+      "started with and to its own worker processes, with no zombie children", running_here)
 def workers_reaped(s: Session) -> None:
     assert s.proc is not None
     proc = s.proc
@@ -387,15 +387,19 @@ def workers_reaped(s: Session) -> None:
             s.hang_up(conn)
     s.note(f"threads at start: {threads}")
 
+    keeps = s.impl.workers
+
     def settled() -> bool:
-        # No child at all: a worker still running has not finished, and one
-        # that has finished must have been reaped.
-        return proc.threads() <= threads and not proc.children()
+        # No child but the --workers it keeps: one still running for a client
+        # has not finished, and one that has finished must have been reaped.
+        return (proc.threads() <= threads and not proc.zombies()
+                and len(proc.children()) == keeps)
 
     if not proc.wait_until(settled, REAP_GRACE):
-        raise ContractFailure("workers are reaped", f"{threads} threads, no zombies",
-                              f"{proc.threads()} threads, zombie children "
-                              f"{proc.zombies()} after {REAP_GRACE:g} s")
+        raise ContractFailure("workers are reaped",
+                              f"{threads} threads, {keeps} children, no zombies",
+                              f"{proc.threads()} threads, {len(proc.children())} children, "
+                              f"zombie children {proc.zombies()} after {REAP_GRACE:g} s")
 
 
 def reads_here(impl: Implementation) -> bool:

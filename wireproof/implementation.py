@@ -22,6 +22,7 @@ class Implementation:
     needs: str | None = None       # "python2.7" or "uvloop" where that must be installed
     sequential: bool = False       # serves one connection at a time
     fd_limit: int | None = None    # refuses descriptors at or past this number
+    workers: int = 0               # long-lived worker processes it keeps (--workers)
 
 
 @dataclass(frozen=True)

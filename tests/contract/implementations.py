@@ -95,6 +95,10 @@ def servers() -> list[Implementation]:
                        _modern("threading_server", "--like", "v4_select")),
         Implementation("v4_select/forking", "v4_select", False,
                        _modern("forking_server", "--like", "v4_select", "--max-children", "1200")),
+        # One process per core, sharing the port (SO_REUSEPORT).
+        Implementation("v4_select/selectors-workers", "v4_select", False,
+                       _modern("selectors_server", "--like", "v4_select", "--workers", "2"),
+                       workers=2),
     ]
     return impls
 

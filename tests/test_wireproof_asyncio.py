@@ -111,7 +111,8 @@ async def served() -> AsyncIterator[tuple[int, Recorded, asyncio.Task[None]]]:
     listener = common.listen("127.0.0.1", 0)
     task = asyncio.create_task(asyncio_server.serve(listener, oracle("v4_select"), events,
                                                     common.Limits(1)))
-    await events.wait_for(lambda lines: bool(lines))
+    # No line to wait for: the listening line is main's (common.serve_on), and
+    # the socket already listens, so a client's greeting shows serve has begun.
     yield listener.getsockname()[1], events, task
     if not task.done():
         task.cancel()
@@ -130,8 +131,8 @@ async def test_serve_refuses_beyond_its_limit_and_stops_on_sigterm(
     assert await bounded(second_r.read()) == b""  # refused: closed at once
     second_w.close()
     assert "(--max-connections)" in capsys.readouterr().err
-    # serve's own handler takes the signal: the loop set it up before it
-    # reported listening.
+    # serve's own handler takes the signal: it set it up before it began to
+    # accept, and the first client was greeted.
     os.kill(os.getpid(), signal.SIGTERM)
     await bounded(task)
     assert await bounded(first_r.read()) == b""  # every connection closed on the way out

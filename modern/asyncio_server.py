@@ -109,11 +109,12 @@ async def serve(listener: socket.socket, conversation: common.Conversation,
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     loop.set_exception_handler(log_loop_error)
-    if hasattr(asyncio, "eager_task_factory"):
+    if hasattr(asyncio, "eager_task_factory") and isinstance(loop, asyncio.BaseEventLoop):
         # Python 3.12+: each connection's task runs at once, from the
         # accept callback, up to its first await; a greeting server never
         # awaits, so its connections are served without a trip through the
-        # loop's ready queue.
+        # loop's ready queue.  asyncio's own loop only: uvloop 0.23 passes
+        # the factory an eager_start that 3.13.0's does not take.
         loop.set_task_factory(asyncio.eager_task_factory)
     # start_server listens again, with a backlog of 100 unless told otherwise.
     server = await asyncio.start_server(tracked, sock=listener, limit=common.RECV_SIZE,

@@ -51,16 +51,21 @@ def has_line(server: Proc, line: bytes) -> bool:
     return server.wait_until(lambda: line in server.lines)
 
 
+def hold(server: Proc, port: int, n: int) -> list[socket.socket]:
+    """``n`` connections to ``server``, each reported connected."""
+    held = [socket.create_connection(("127.0.0.1", port), timeout=WAIT) for _ in range(n)]
+    for conn in held:
+        assert has_line(server, f"connected 127.0.0.1:{conn.getsockname()[1]}".encode())
+    return held
+
+
 @pytest.mark.parametrize("command", HOLDERS, ids=IDS)
 def test_connections_beyond_the_limit_are_closed_at_once_and_logged(command: list[str]) -> None:
     if "uvloop" in command:
         pytest.importorskip("uvloop")
     server, port = start(command, "--max-connections", "2")
     try:
-        held = [socket.create_connection(("127.0.0.1", port), timeout=WAIT) for _ in range(2)]
-        for conn in held:
-            address = f"127.0.0.1:{conn.getsockname()[1]}"
-            assert has_line(server, f"connected {address}".encode())
+        held = hold(server, port, 2)
         with socket.create_connection(("127.0.0.1", port), timeout=WAIT) as extra:
             assert read_until_close(extra) == b""
             # One refusal in quiet times: one line, naming the peer.
@@ -293,9 +298,7 @@ def test_a_flood_beyond_the_limit_is_logged_as_a_count_a_second(command: list[st
         pytest.importorskip("uvloop")
     server, port = start(command, "--max-connections", "2")
     try:
-        held = [socket.create_connection(("127.0.0.1", port), timeout=WAIT) for _ in range(2)]
-        for conn in held:
-            assert has_line(server, f"connected 127.0.0.1:{conn.getsockname()[1]}".encode())
+        held = hold(server, port, 2)
         started = time.monotonic()
         flood(port)
         assert server.wait_until(lambda: refusals(server.stderr) >= FLOOD), server.stderr[-2000:]

@@ -541,6 +541,60 @@ def listen_shared(host: str, port: int, sockets: int) -> list[socket.socket]:
 STOPPING = {signal.SIGINT, signal.SIGTERM}
 
 
+class StopSignals:
+    """SIGINT and SIGTERM as something a loop waits for beside its sockets.
+
+    Everywhere else (``run``) those signals raise KeyboardInterrupt at whatever
+    statement the program is in.  In a loop that keeps a table of connections,
+    that can be between taking a connection out of the table and reporting it
+    gone, and its ``disconnected`` line is lost.  While this is held, the signals
+    only make ``fileno()`` readable (``signal.set_wakeup_fd``); the loop watches
+    it with its connections and, when ``arrived()``, returns between two turns
+    with every connection still in its table.  Outside the main thread, where
+    Python runs no signal handler, the signals keep their handlers and this
+    never becomes readable.
+    """
+
+    def __init__(self) -> None:
+        self._reader, self._writer = socket.socketpair()
+        self._reader.setblocking(False)
+        self._writer.setblocking(False)
+        self._previous: dict[int, Any] = {}
+        self._wakeup: int | None = None
+
+    def fileno(self) -> int:
+        return self._reader.fileno()
+
+    def __enter__(self) -> StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            # The wake-up descriptor first: from then on no signal is missed.
+            self._wakeup = signal.set_wakeup_fd(self._writer.fileno(), warn_on_full_buffer=False)
+            for signum in STOPPING:
+                self._previous[signum] = signal.signal(signum, _noted)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for signum, handler in self._previous.items():
+            # None: a handler not set from Python, which cannot be put back.
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+        if self._wakeup is not None:
+            signal.set_wakeup_fd(self._wakeup)
+        self._reader.close()
+        self._writer.close()
+
+    def arrived(self) -> bool:
+        """Whether SIGINT or SIGTERM has come; any other signal with a Python
+        handler also writes its number here, and is not a stop."""
+        try:
+            return any(signum in STOPPING for signum in self._reader.recv(4096))
+        except BlockingIOError:
+            return False
+
+
+def _noted(signum: int, frame: object) -> None:
+    """A handler that does nothing: the wake-up descriptor has the signal."""
+
+
 def serve_workers(listeners: list[socket.socket],
                   serve: Callable[[socket.socket], None]) -> None:
     """Serve each listener in a process of its own until SIGINT or SIGTERM,

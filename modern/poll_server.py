@@ -44,22 +44,27 @@ def serve(listener: socket.socket, events: common.Events, limits: common.Limits)
     poller = poll()
     poller.register(listener, POLLIN)
     peers: dict[int, tuple[socket.socket, Any]] = {}
-    try:
-        while True:
-            wait = limits.wait()
-            # poll() counts milliseconds; round up, or it would wake just early.
-            for fd, _ in poller.poll(None if wait is None else math.ceil(wait * 1000)):
-                if fd == listener.fileno():
-                    accept(listener, poller, peers, events, limits)
-                else:
-                    receive(fd, poller, peers, events, limits)
-            for fd in limits.expired():
-                common.log(f"{common.format_address(peers[fd][1])}: idle, closing")
-                hang_up(fd, poller, peers, events, limits)
-    finally:
-        for sock, address in peers.values():
-            sock.close()
-            events.disconnected(address)
+    with common.StopSignals() as stop:
+        poller.register(stop, POLLIN)
+        try:
+            while True:
+                wait = limits.wait()
+                # poll() counts milliseconds; round up, or it would wake just early.
+                for fd, _ in poller.poll(None if wait is None else math.ceil(wait * 1000)):
+                    if fd == listener.fileno():
+                        accept(listener, poller, peers, events, limits)
+                    elif fd == stop.fileno():
+                        if stop.arrived():
+                            return
+                    else:
+                        receive(fd, poller, peers, events, limits)
+                for fd in limits.expired():
+                    common.log(f"{common.format_address(peers[fd][1])}: idle, closing")
+                    hang_up(fd, poller, peers, events, limits)
+        finally:
+            for sock, address in peers.values():
+                sock.close()
+                events.disconnected(address)
 
 
 def accept(listener: socket.socket, poller: Any, peers: dict[int, tuple[socket.socket, Any]],

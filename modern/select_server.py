@@ -43,21 +43,26 @@ def serve(listener: socket.socket, events: common.Events, limits: common.Limits)
     """Greet each client, then report what it sends until it goes."""
     listener.setblocking(False)
     peers: dict[socket.socket, Any] = {}
-    try:
-        while True:
-            readable, _, _ = select.select([listener, *peers], [], [], limits.wait())
-            for sock in readable:
-                if sock is listener:
-                    accept(listener, peers, events, limits)
-                else:
-                    receive(sock, peers, events, limits)
-            for sock in limits.expired():
-                common.log(f"{common.format_address(peers[sock])}: idle, closing")
-                hang_up(sock, peers, events, limits)
-    finally:
-        for sock, address in peers.items():
-            sock.close()
-            events.disconnected(address)
+    with common.StopSignals() as stop:
+        try:
+            while True:
+                watched: list[Any] = [listener, stop, *peers]
+                readable, _, _ = select.select(watched, [], [], limits.wait())
+                for sock in readable:
+                    if sock is listener:
+                        accept(listener, peers, events, limits)
+                    elif sock is stop:
+                        if stop.arrived():
+                            return
+                    else:
+                        receive(sock, peers, events, limits)
+                for sock in limits.expired():
+                    common.log(f"{common.format_address(peers[sock])}: idle, closing")
+                    hang_up(sock, peers, events, limits)
+        finally:
+            for sock, address in peers.items():
+                sock.close()
+                events.disconnected(address)
 
 
 def accept(listener: socket.socket, peers: dict[socket.socket, Any],

@@ -30,13 +30,17 @@ def serve(listener: socket.socket, conversation: common.Conversation,
           events: common.Events, limits: common.Limits) -> None:
     """Greet each client, then hang up or report what it sends until it goes."""
     listener.setblocking(False)
-    with selectors.DefaultSelector() as selector:
+    with selectors.DefaultSelector() as selector, common.StopSignals() as stop:
         selector.register(listener, selectors.EVENT_READ)
+        selector.register(stop, selectors.EVENT_READ)
         try:
             while True:
                 for key, _ in selector.select(limits.wait()):
                     if key.fileobj is listener:
                         accept(listener, selector, conversation, events, limits)
+                    elif key.fileobj is stop:
+                        if stop.arrived():
+                            return
                     else:
                         receive(key, selector, events, limits)
                 for sock in limits.expired():
@@ -44,6 +48,7 @@ def serve(listener: socket.socket, conversation: common.Conversation,
                     common.log(f"{common.format_address(key.data)}: idle, closing")
                     hang_up(key, selector, events, limits)
         finally:
+            selector.unregister(stop)
             for key in list(selector.get_map().values()):
                 if key.fileobj is not listener:
                     key.fileobj.close()  # type: ignore[union-attr]
@@ -57,7 +62,8 @@ def accept(listener: socket.socket, selector: selectors.BaseSelector,
     if accepted is None:
         return
     conn, address = accepted
-    if limits.refuse(len(selector.get_map()) - 1, address):
+    # Registered beside the connections: the listener and the stop signals.
+    if limits.refuse(len(selector.get_map()) - 2, address):
         conn.close()
         return
     conn.setblocking(False)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
@@ -204,3 +205,59 @@ async def test_staggered_copies_connect_one_after_another() -> None:
     assert [copy[1] for copy in copies] == [copies[0][1]] * 20
     assert copies[0][1].data == b"hi" and copies[0][1].outcome == "closed"
     assert len(order) == 20
+
+
+@pytest.mark.asyncio
+async def test_together_copies_are_all_connected_before_any_sends() -> None:
+    live = 0
+    seen_with: list[int] = []
+
+    async def count(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal live
+        live += 1
+        try:
+            await reader.readexactly(5)
+            seen_with.append(live)  # connections open when this one sent
+            writer.write(b"ok")
+            await writer.drain()
+            await reader.read()
+        finally:
+            live -= 1
+            writer.close()
+
+    server = await asyncio.start_server(count, "127.0.0.1", 0)
+    session = ClientSession("held", (Step("connect"), Step("send", b"held\n"),
+                                     Step("read", count=2), Step("close")),
+                            copies=30, stagger_ms=1, together=True)
+    async with server:
+        copies = await bounded(run_session(("127.0.0.1", port_of(server)), session))
+    assert [copy[2].data for copy in copies] == [b"ok"] * 30
+    assert seen_with == [30] * 30
+
+
+@pytest.mark.asyncio
+async def test_a_reset_has_reached_the_server_before_the_next_step() -> None:
+    # As in "reset before accept": the server accepts only at the resume, and
+    # must find the connection already reset, though asyncio closes an aborted
+    # socket only in a later turn of its loop.
+    found: list[str] = []
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        def control(op: str) -> str:
+            if op == "resume":
+                conn, _ = listener.accept()
+                with conn:
+                    try:
+                        conn.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+                        found.append("data")
+                    except BlockingIOError:
+                        found.append("nothing yet")
+                    except ConnectionResetError:
+                        found.append("reset")
+            return "ok"
+
+        session = ClientSession("reset", (Step("suspend"), Step("connect"), Step("reset"),
+                                          Step("resume")))
+        seen = await bounded(run_copy(listener.getsockname(), session, control=control))
+    assert [(o.step, o.outcome) for o in seen] == [("suspend", "ok"), ("connect", "ok"),
+                                                   ("reset", "ok"), ("resume", "ok")]
+    assert found == ["reset"]

@@ -92,6 +92,10 @@ def parser() -> argparse.ArgumentParser:
                           "generic probes)")
     two.add_argument("--report", metavar="DIR", type=Path,
                      help="write DIR/diff.json and DIR/diff.md")
+    two.add_argument("--hold", metavar="N", type=held_count,
+                     help="also hold N connections at once, each then sending a line "
+                          "(1100 passes select()'s FD_SETSIZE of 1024); raises this "
+                          "tool's descriptor limit, which the servers it starts inherit")
     two.add_argument("--events", action="store_true",
                      help="compare the standard output of the servers the tool started "
                           "too, after normalising addresses, ports, object ids and PIDs")
@@ -134,6 +138,10 @@ def run_check(args: argparse.Namespace) -> int:
 
 def run_diff(args: argparse.Namespace) -> int:
     chosen = sessions.load(args.sessions) if args.sessions else sessions.battery()
+    if args.hold:
+        # Three servers' worth of client sockets here, and each server's own.
+        make_room(3 * args.hold + 64)
+        chosen.append(sessions.held(args.hold))
     outcome = diff(args.primary, args.candidate, args.secondary, chosen, args.events)
     for finding in outcome.findings:
         print(finding.line())
@@ -141,6 +149,28 @@ def run_diff(args: argparse.Namespace) -> int:
         write_report(outcome, args.report)
     print(summary(outcome))
     return 1 if outcome.differences else 0
+
+
+def held_count(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"not a count of connections: {text!r}")
+    return count
+
+
+def make_room(needed: int) -> None:
+    """Raise the soft descriptor limit to ``needed``, or say in one line why not."""
+    import resource  # Unix only, as holding thousands of sockets is
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft >= needed:
+        return
+    if hard != resource.RLIM_INFINITY and hard < needed:
+        raise ServerError(f"--hold needs {needed} descriptors and the hard limit is {hard} "
+                          f"(ulimit -Hn)")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
 
 
 def stop_on_sigterm(signum: int, frame: object) -> None:

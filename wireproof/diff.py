@@ -5,7 +5,10 @@ primary and secondary disagree there too (Diffy's rule: that is noise).
 Sessions run one at a time, each against the three servers at once, so that
 the servers go through the same states in the same order.  When the tool
 started all of them, whether each server still runs after a session is an
-observation too (in the JSON report, one more list after a session's copies).  Each step's
+observation too (in the JSON report, one more list after a session's copies),
+made once the server sleeps in a wait again; a server that exited is started
+again for the next session, so that a session that kills the original
+differs there and not in every session after it.  Each step's
 observation (the bytes a read got and how it ended, whether a send or a
 shutdown worked, how the connection ended) is compared field by field.
 With ``--events``, the standard output of each server the tool started is
@@ -46,12 +49,17 @@ class Server:
     spec: Spec
     address: Address
     started: Started | None = None
+    # The sessions after which it had exited and was started again, with its status.
+    restarts: list[tuple[str, int]] = field(default_factory=list)
 
     def describe(self) -> str:
         where = f"{self.address[0]}:{self.address[1]}"
         if self.started is None:
             return f"{self.spec.text} (already running)"
-        return f"`{' '.join(self.started.argv)}` (started, pid {self.started.pid}, {where})"
+        again = "".join(f"; exited with status {status} in {name!r} and started again"
+                        for name, status in self.restarts)
+        return (f"`{' '.join(self.started.argv)}` (started, pid {self.started.pid}, "
+                f"{where}{again})")
 
 
 @dataclass
@@ -181,9 +189,9 @@ def compare_events(outcome: Outcome) -> None:
     events: dict[str, list[str]] = {}
     for role, server in outcome.servers.items():
         if server.started is not None:
-            proc = server.started.proc
+            # Every run of it, one after another, when it had to be started again.
             events[role] = [normalise(line.decode("utf-8", "backslashreplace"), proc.pid)
-                            for line in proc.lines]
+                            for proc in server.started.procs for line in proc.lines]
     outcome.events = events
     if "primary" not in events or "candidate" not in events:
         return
@@ -246,23 +254,39 @@ async def _replay(sessions: list[ClientSession], running: dict[str, Server],
     loop = asyncio.get_running_loop()
     for number, session in enumerate(sessions):
         began = loop.time()
-        results = await asyncio.gather(*(run_session(server.address, session)
-                                         for server in running.values()))
+        results = await asyncio.gather(*(
+            run_session(server.address, session,
+                        server.started.control if watched and server.started else None)
+            for server in running.values()))
+        again = []
         for role, copies in zip(running, results, strict=True):
-            started = running[role].started
+            server = running[role]
+            started = server.started
             if watched and started is not None:
                 # Whether the server survived the session is an observation
                 # too: a copy of its own, after the session's.
+                started.settle()
                 status = started.proc.popen.poll()
                 copies.append([Observed("the server after the session",
                                         "running" if status is None
                                         else f"exited with status {status}")])
+                if status is not None and number < len(sessions) - 1:
+                    say(f"the {role} server exited with status {status} in "
+                        f"{session.name!r}: starting it again")
+                    started.restart()
+                    server.restarts.append((session.name, status))
+                    again.append(server)
             observed[role].append(copies)
-            if number == 0 and copies[0][0].outcome.startswith("error"):
-                server = running[role]
+            connect = next((o for o in copies[0] if o.step == "connect"), None)
+            if number == 0 and connect is not None and connect.outcome.startswith("error"):
                 raise ServerError(f"the {role} server at {server.address[0]}:"
                                   f"{server.address[1]} refuses connections: "
-                                  f"{copies[0][0].outcome.removeprefix('error: ')}")
+                                  f"{connect.outcome.removeprefix('error: ')}")
+        # Started side by side, then waited for, as at the beginning.
+        for server in again:
+            assert server.started is not None
+            server.started.ready()
+            server.address = server.started.address
         say(f"ran   {session.name}" + (f" ({session.copies} at once)"
                                         if session.copies > 1 else "")
             + f" in {loop.time() - began:.1f} s")
@@ -315,7 +339,9 @@ def report_json(outcome: Outcome) -> dict[str, Any]:
     return {
         "servers": {role: {"spec": server.spec.text, "started": server.started is not None,
                            "pid": server.started.pid if server.started else None,
-                           "address": f"{server.address[0]}:{server.address[1]}"}
+                           "address": f"{server.address[0]}:{server.address[1]}",
+                           "restarts": [{"after": name, "status": status}
+                                        for name, status in server.restarts]}
                     for role, server in outcome.servers.items()},
         "noise_filtering": outcome.filtering,
         "sessions": [{"name": session.name, "copies": session.copies,

@@ -22,6 +22,12 @@ from pathlib import Path
 # machines are shared, and a wait that ends early on success costs nothing.
 WAIT = 15.0
 
+# System calls a process sleeps in while it waits for the network, a timer or
+# its children (x86-64 Linux numbers): read, poll, select, pause, nanosleep,
+# accept, recvfrom, recvmsg, wait4, futex, clock_nanosleep, epoll_wait,
+# pselect6, ppoll, epoll_pwait, accept4.
+WAITING = {0, 7, 23, 34, 35, 43, 45, 47, 61, 202, 230, 232, 270, 271, 281, 288}
+
 LISTENING = re.compile(rb"^listening on (?:\[(?P<v6>[^\]]+)\]|(?P<v4>[^:]+)):(?P<port>\d+)$")
 
 
@@ -170,10 +176,34 @@ class Proc:
             total += int(on_cpu) + int(waiting)
         return total / 1e9
 
+    def asleep(self) -> bool | None:
+        """Whether every thread sleeps in a network or child wait, having done
+        what it was woken for (or the process has exited); None where that
+        cannot be told (not x86-64 Linux).  A thread woken by a connection or
+        a signal is runnable from then on, so a sleeping one has no work
+        pending."""
+        if self.popen.poll() is not None:
+            return True
+        if not _SYSCALLS:
+            return None
+        try:
+            for tid in os.listdir(f"/proc/{self.pid}/task"):
+                state = Path(f"/proc/{self.pid}/task/{tid}/stat").read_text()
+                call = Path(f"/proc/{self.pid}/task/{tid}/syscall").read_text().split()[0]
+                if state.rpartition(")")[2].split()[0] != "S" or not call.isdigit() \
+                        or int(call) not in WAITING:
+                    return False
+        except (OSError, IndexError):
+            return self.popen.poll() is not None
+        return True
+
     def cpu_seconds(self) -> float:
         """User plus system CPU time so far, from /proc (Linux)."""
         fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+_SYSCALLS = os.uname().machine == "x86_64" and os.path.exists("/proc/self/syscall")
 
 
 def read_until_close(conn: socket.socket) -> bytes:

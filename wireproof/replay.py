@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import socket
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from wireproof.events import Address
@@ -128,8 +129,12 @@ class Connection:
             return Observed(step.describe(), f"error: {type(exc).__name__}")
         return Observed(step.describe(), "ok")
 
-    def reset(self, step: Step) -> Observed:
+    async def reset(self, step: Step) -> Observed:
         reset(self.writer)
+        # abort() closes the socket (sending the RST) only in a later turn of
+        # the loop: the next step, a resume say, must come after it.
+        with contextlib.suppress(OSError, asyncio.TimeoutError):
+            await asyncio.wait_for(self.writer.wait_closed(), CONNECT_TIMEOUT)
         return Observed(step.describe(), "ok")
 
     async def close(self) -> None:
@@ -149,33 +154,74 @@ class Connection:
             await self._until(deadline - loop.time())
 
 
+# A server's process, stopped and continued (``suspend``/``resume``): the
+# outcome to observe.  None where the tool did not start every server.
+Control = Callable[[str], str]
+
+
+class Together:
+    """A barrier for the copies of a ``together`` session: each arrives once
+    its connect has ended, well or not, and those connected wait for all."""
+
+    def __init__(self, count: int) -> None:
+        self.left = count
+        self.all_here = asyncio.Event()
+
+    def arrive(self) -> None:
+        self.left -= 1
+        if self.left <= 0:
+            self.all_here.set()
+
+
+async def _connect(address: Address) -> Connection | Observed:
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(*address),
+                                                CONNECT_TIMEOUT)
+    except asyncio.TimeoutError:
+        return Observed("connect", "timeout")
+    except OSError as exc:
+        return Observed("connect", f"error: {type(exc).__name__}")
+    return Connection(reader, writer)
+
+
 async def run_copy(address: Address, session: ClientSession,
                    after: asyncio.Event | None = None,
-                   then: asyncio.Event | None = None) -> list[Observed]:
+                   then: asyncio.Event | None = None,
+                   control: Control | None = None,
+                   together: Together | None = None) -> list[Observed]:
     """One copy of ``session`` against ``address``: an observation per step
     (the N-th for the N-th step), and one for how the connection ended.  It
     connects once ``after`` is set, and sets ``then`` once it has heard from
     the server (see stagger_ms)."""
+    seen: list[Observed] = []
+    conn: Connection | None = None
     try:
-        if after is not None:
-            await after.wait()
-        try:
-            reader, writer = await asyncio.wait_for(asyncio.open_connection(*address),
-                                                    CONNECT_TIMEOUT)
-        except asyncio.TimeoutError:
-            return [Observed("connect", "timeout")]
-        except OSError as exc:
-            return [Observed("connect", f"error: {type(exc).__name__}")]
-        conn = Connection(reader, writer)
-        if then is not None:
-            await conn.heard((session.stagger_ms or 0) / 1000)
-    finally:
-        if then is not None:
-            then.set()
-    seen = [Observed("connect", "ok")]
-    try:
-        for step in session.steps[1:]:
-            if step.op == "send":
+        for step in session.steps:
+            if step.op in ("suspend", "resume"):
+                seen.append(Observed(step.describe(), control(step.op) if control
+                                     else "skipped: a server the tool did not start"))
+            elif step.op == "connect":
+                try:
+                    if after is not None:
+                        await after.wait()
+                    connected = await _connect(address)
+                    if isinstance(connected, Connection) and then is not None:
+                        await connected.heard((session.stagger_ms or 0) / 1000)
+                finally:
+                    if then is not None:
+                        then.set()
+                    if together is not None:
+                        together.arrive()
+                if isinstance(connected, Observed):
+                    seen.append(connected)
+                    return seen
+                conn = connected
+                seen.append(Observed("connect", "ok"))
+                if together is not None:
+                    await together.all_here.wait()
+            elif conn is None:
+                raise AssertionError("sessions.parse_session lets no step before the connect")
+            elif step.op == "send":
                 seen.append(await conn.send(step))
             elif step.op == "read":
                 seen.append(await conn.read(step))
@@ -185,26 +231,31 @@ async def run_copy(address: Address, session: ClientSession,
             elif step.op == "shutdown":
                 seen.append(conn.shutdown(step))
             elif step.op == "reset":
-                seen.append(conn.reset(step))
-                return seen
+                seen.append(await conn.reset(step))
             elif step.op == "close":
                 seen.append(Observed("close", "ok", conn.take()))
-                return seen
-        end = await conn.read(Step("read", quiet_ms=session.end_quiet_ms,
-                                   timeout_ms=session.end_quiet_ms * 10))
-        seen.append(Observed("end", "open" if end.outcome in ("quiet", "timeout")
-                             else end.outcome, end.data))
+        if conn is not None and not any(step.op in ("reset", "close")
+                                        for step in session.steps):
+            end = await conn.read(Step("read", quiet_ms=session.end_quiet_ms,
+                                       timeout_ms=session.end_quiet_ms * 10))
+            seen.append(Observed("end", "open" if end.outcome in ("quiet", "timeout")
+                                 else end.outcome, end.data))
         return seen
     finally:
-        await conn.close()
+        if conn is not None:
+            await conn.close()
 
 
-async def run_session(address: Address, session: ClientSession) -> list[list[Observed]]:
+async def run_session(address: Address, session: ClientSession,
+                      control: Control | None = None) -> list[list[Observed]]:
     """Every copy of ``session`` at once; their observations, copy by copy."""
+    together = Together(session.copies) if session.together else None
     if session.stagger_ms is None:
-        return list(await asyncio.gather(*(run_copy(address, session)
+        return list(await asyncio.gather(*(run_copy(address, session, control=control,
+                                                    together=together)
                                            for _ in range(session.copies))))
     turns = [asyncio.Event() for _ in range(session.copies + 1)]
     turns[0].set()
-    return list(await asyncio.gather(*(run_copy(address, session, turns[i], turns[i + 1])
+    return list(await asyncio.gather(*(run_copy(address, session, turns[i], turns[i + 1],
+                                                control, together)
                                        for i in range(session.copies))))

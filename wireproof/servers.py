@@ -28,6 +28,9 @@ LISTEN = "0A"  # TCP_LISTEN in /proc/net/tcp
 # How long a server may take to listen: an original under Python 2.7 on a
 # busy machine takes seconds.
 STARTUP = 2 * WAIT
+# How long a server may stay busy after a session before the next begins: a
+# server that never sleeps (a spinning loop) costs this per session.
+SETTLE = 1.0
 
 
 class ServerError(Exception):
@@ -85,18 +88,53 @@ def _accepts(port: int) -> bool:
 
 
 class Started:
-    """A server the tool started: its process, and where it listens."""
+    """A server the tool started: its process, and where it listens.
+
+    A server that exits (one session killed it) is started again, on a new
+    port, by :meth:`restart`: each session then meets a running server, and
+    one that kills the original shows only where it does.
+    """
 
     def __init__(self, role: str, spec: Spec) -> None:
         self.role = role
+        self.spec = spec
+        self.procs: list[Proc] = []
+        self.suspended = False
+        self._start()
+
+    def _start(self) -> None:
         port = free_port()
-        self.argv = shlex.split(spec.text.replace("{port}", str(port)))
+        self.argv = shlex.split(self.spec.text.replace("{port}", str(port)))
         self.address: Address = ("127.0.0.1", port)
         try:
             self.proc = Proc(self.argv)
         except OSError as exc:
-            raise ServerError(f"the {role} server did not start: {self.argv[0]}: "
+            raise ServerError(f"the {self.role} server did not start: {self.argv[0]}: "
                               f"{exc.strerror}") from None
+        self.procs.append(self.proc)
+
+    def restart(self) -> None:
+        """Start the command again, on a new port (then wait with ``ready``)."""
+        self._start()
+
+    def control(self, op: str) -> str:
+        """A session's ``suspend`` or ``resume`` step on this server's process."""
+        if not self.proc.alive():
+            return "not done: the server had exited"
+        self.suspended = op == "suspend"
+        self.proc.popen.send_signal(signal.SIGSTOP if self.suspended else signal.SIGCONT)
+        return "ok"
+
+    def settle(self) -> None:
+        """After a session: resumed if still suspended, then given until it
+        sleeps in a wait again (or exits), at most SETTLE seconds, so that
+        whether it survived the session is seen after this session and not
+        during the next."""
+        if self.suspended:
+            self.control("resume")
+        deadline = time.monotonic() + SETTLE
+        while self.proc.asleep() is False and time.monotonic() < deadline:
+            self.proc.wait_until(lambda: not self.proc.alive(), 0.005)
 
     def ready(self) -> None:
         """Wait until the port accepts connections; ServerError if the server
@@ -123,5 +161,8 @@ class Started:
         return self.proc.pid
 
     def stop(self) -> None:
+        if self.suspended and self.proc.alive():
+            # A stopped process handles SIGTERM only once continued.
+            self.proc.popen.send_signal(signal.SIGCONT)
         if self.proc.stop(signal.SIGTERM, 5.0) is None:
             self.proc.kill()

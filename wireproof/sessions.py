@@ -35,6 +35,13 @@ Each session is one client connection; its ``steps`` run in order:
     close with SO_LINGER 0: the server gets a RST.  Ends the session.
 ``{"op": "close"}``
     close normally.  Ends the session.
+``{"op": "suspend"}``, ``{"op": "resume"}``
+    stop the server's process (SIGSTOP) and let it go on (SIGCONT): steps
+    between them happen while it cannot run, so a connection reset in between
+    is one it accepts already dead.  They may come before the connect and
+    after the close or reset, and only work on a server the tool started
+    (observed as ``skipped`` when any server was given as an address); a
+    server still suspended at the end of a session is resumed.
 
 A session that does not end itself with ``close`` or ``reset`` ends with a
 read until the server closes or is quiet for ``"end_quiet_ms"`` (default
@@ -42,7 +49,9 @@ read until the server closes or is quiet for ``"end_quiet_ms"`` (default
 copies of the session at once, each observed on its own; with
 ``"stagger_ms": T`` they connect one after another, each once the one before
 has received its first byte, been closed, or waited T ms (so that a burst
-does not overflow a short listen queue), and then go on together.  Bytes (``data``)
+does not overflow a short listen queue), and then go on; with
+``"together": true`` no copy goes on until every copy has connected (N
+connections held at once, as ``diff --hold N`` runs).  Bytes (``data``)
 are a JSON string, meaning its UTF-8 encoding, or ``{"base64": "..."}`` for
 any bytes (see :mod:`wireproof.codec`).  ``record`` writes this format, adding a ``pause``
 for each gap it saw.
@@ -60,7 +69,10 @@ from wireproof.codec import FormatError, from_json, to_json
 
 DEFAULT_TIMEOUT_MS = 5000
 DEFAULT_END_QUIET_MS = 300
-OPS = ("connect", "send", "read", "pause", "shutdown", "reset", "close")
+OPS = ("connect", "send", "read", "pause", "shutdown", "reset", "close", "suspend", "resume")
+# Steps on the server's process, not the connection: allowed before the
+# connect and after the end.
+SERVER_OPS = ("suspend", "resume")
 
 
 @dataclass(frozen=True)
@@ -96,6 +108,7 @@ class ClientSession:
     copies: int = 1
     end_quiet_ms: int = DEFAULT_END_QUIET_MS
     stagger_ms: int | None = None
+    together: bool = False
 
 
 def _int(raw: dict[str, Any], key: str, where: str, default: int | None = None,
@@ -145,19 +158,24 @@ def parse_session(raw: Any, where: str) -> ClientSession:
         raise FormatError(f"{where}: \"name\" must be a string")
     steps = tuple(parse_step(step, f"{where}.steps[{i}]")
                   for i, step in enumerate(raw["steps"]))
-    if not steps or steps[0].op != "connect":
-        raise FormatError(f"{where}: the first step must be {{\"op\": \"connect\"}}")
-    for i, step in enumerate(steps[1:], 1):
+    connection = [(i, step) for i, step in enumerate(steps) if step.op not in SERVER_OPS]
+    if not connection or connection[0][1].op != "connect":
+        raise FormatError(f"{where}: the first step must be {{\"op\": \"connect\"}} "
+                          f"(after any suspend or resume)")
+    for number, (i, step) in enumerate(connection[1:], 1):
         if step.op == "connect":
             raise FormatError(f"{where}.steps[{i}]: one connect per session, first")
-        if step.op in ("reset", "close") and i != len(steps) - 1:
-            raise FormatError(f"{where}.steps[{i}]: {step.op} ends a session: it must be "
-                              f"the last step")
+        if step.op in ("reset", "close") and number != len(connection) - 1:
+            raise FormatError(f"{where}.steps[{i}]: {step.op} ends a session: only suspend "
+                              f"or resume may follow it")
     copies = _int(raw, "copies", where, 1, 1)
     end_quiet = _int(raw, "end_quiet_ms", where, DEFAULT_END_QUIET_MS, 1)
     assert copies is not None and end_quiet is not None
+    together = raw.get("together", False)
+    if not isinstance(together, bool):
+        raise FormatError(f"{where}: \"together\" must be true or false")
     return ClientSession(name, steps, copies, end_quiet,
-                         _int(raw, "stagger_ms", where, None, 1))
+                         _int(raw, "stagger_ms", where, None, 1), together)
 
 
 def load(path: Path) -> list[ClientSession]:
@@ -211,6 +229,8 @@ def session_json(session: ClientSession) -> dict[str, Any]:
         out["end_quiet_ms"] = session.end_quiet_ms
     if session.stagger_ms is not None:
         out["stagger_ms"] = session.stagger_ms
+    if session.together:
+        out["together"] = True
     return out
 
 
@@ -270,8 +290,22 @@ def battery() -> list[ClientSession]:
         ClientSession("slow sender", (CONNECT, QUIET,
                                       _send(b"one byte at a time\n", chunk=1, gap_ms=10),
                                       QUIET, Step("close"))),
+        # Reset while the server cannot run: it accepts a connection already
+        # dead, and writes to it or reads from it (a tool-started server only).
+        ClientSession("reset before accept", (Step("suspend"), CONNECT, Step("reset"),
+                                              Step("resume"))),
         ClientSession("reset at once", (CONNECT, Step("reset"))),
         ClientSession("silence then a line", (CONNECT, Step("pause", quiet_ms=1000),
                                               _send(b"after silence\n"), QUIET,
                                               Step("close"))),
     ]
+
+
+def held(count: int) -> ClientSession:
+    """``count`` connections held at once, each then sending a line: past
+    select()'s FD_SETSIZE (1024) with 1100 (``diff --hold``)."""
+    # Staggered as "50 at once" is, with a shorter wait: a server that sends
+    # nothing first costs count x 5 ms.
+    return ClientSession(f"{count} held at once",
+                         (CONNECT, QUIET, _send(b"held\n"), QUIET, Step("close")),
+                         copies=count, stagger_ms=5, together=True)

@@ -485,8 +485,6 @@ def run_idle(impls: list[Implementation], settings: Settings, generator: Generat
                    for impl in impls]
         for server in servers:
             server.wait_listening()
-            # The listener, and an event loop's wake-up socket pair.
-            server.own_sockets = server.socket_count() or 1
         for done, (impl, server) in enumerate(zip(impls, servers, strict=True), 1):
             greeting = len(CONVERSATIONS[impl.like].greeting)
             bound = impl.idle_bound()

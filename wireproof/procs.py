@@ -178,24 +178,13 @@ class Proc:
 
     def asleep(self) -> bool | None:
         """Whether every thread sleeps in a network or child wait, having done
-        what it was woken for (or the process has exited); None where that
-        cannot be told (not x86-64 Linux).  A thread woken by a connection or
-        a signal is runnable from then on, so a sleeping one has no work
-        pending."""
+        what it was woken for, or the process has exited (see :func:`asleep`)."""
         if self.popen.poll() is not None:
             return True
-        if not _SYSCALLS:
-            return None
-        try:
-            for tid in os.listdir(f"/proc/{self.pid}/task"):
-                state = Path(f"/proc/{self.pid}/task/{tid}/stat").read_text()
-                call = Path(f"/proc/{self.pid}/task/{tid}/syscall").read_text().split()[0]
-                if state.rpartition(")")[2].split()[0] != "S" or not call.isdigit() \
-                        or int(call) not in WAITING:
-                    return False
-        except (OSError, IndexError):
-            return self.popen.poll() is not None
-        return True
+        sleeping = asleep(self.pid)
+        if sleeping is False:
+            return self.popen.poll() is not None  # it may have exited meanwhile
+        return sleeping
 
     def cpu_seconds(self) -> float:
         """User plus system CPU time so far, from /proc (Linux)."""
@@ -204,6 +193,25 @@ class Proc:
 
 
 _SYSCALLS = os.uname().machine == "x86_64" and os.path.exists("/proc/self/syscall")
+
+
+def asleep(pid: int) -> bool | None:
+    """Whether every thread of process ``pid`` sleeps in one of the WAITING
+    system calls; None where that cannot be told (not x86-64 Linux), False
+    for a process that is gone.  A thread woken (by a connection, a signal)
+    is runnable from then on, so one seen asleep has no work pending."""
+    if not _SYSCALLS:
+        return None
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            state = Path(f"/proc/{pid}/task/{tid}/stat").read_text()
+            call = Path(f"/proc/{pid}/task/{tid}/syscall").read_text().split()[0]
+            if state.rpartition(")")[2].split()[0] != "S" or not call.isdigit() \
+                    or int(call) not in WAITING:
+                return False
+    except (OSError, IndexError):
+        return False
+    return True
 
 
 def read_until_close(conn: socket.socket) -> bytes:

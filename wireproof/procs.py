@@ -159,22 +159,17 @@ class Proc:
         """PIDs of this process's children that exited and were not reaped (Linux)."""
         return [pid for pid, state in self.children().items() if state == "Z"]
 
-    def busy_seconds(self) -> float:
-        """Time its threads have spent running or waiting to run, so far (Linux).
+    def busy_seconds(self) -> dict[int, float]:
+        """Time each process of the tree (this one, its children and theirs)
+        has spent running or waiting to run, so far, by PID (Linux).
 
         Unlike CPU time, this does not depend on how busy the machine is: a
         process that never sleeps accrues a second per second even when other
-        processes hold every core, and a sleeping one accrues nothing.
+        processes hold every core, and a sleeping one accrues nothing.  The
+        whole tree, because in a forking server or one with workers the loop
+        that could spin is a child's.
         """
-        total = 0
-        for tid in os.listdir(f"/proc/{self.pid}/task"):
-            try:
-                stat = Path(f"/proc/{self.pid}/task/{tid}/schedstat").read_text()
-            except FileNotFoundError:  # the thread ended meanwhile
-                continue
-            on_cpu, waiting, _ = stat.split()
-            total += int(on_cpu) + int(waiting)
-        return total / 1e9
+        return {pid: _busy(pid) for pid in _tree(self.pid)}
 
     def asleep(self) -> bool | None:
         """Whether every thread sleeps in a network or child wait, having done
@@ -190,6 +185,36 @@ class Proc:
         """User plus system CPU time so far, from /proc (Linux)."""
         fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants, as /proc/PID/task/*/children lists them."""
+    found, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        found.append(parent)
+        try:
+            for tid in os.listdir(f"/proc/{parent}/task"):
+                todo += map(int, Path(f"/proc/{parent}/task/{tid}/children").read_text().split())
+        except OSError:  # gone meanwhile
+            continue
+    return found
+
+
+def _busy(pid: int) -> float:
+    total = 0
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return 0.0
+    for tid in tasks:
+        try:
+            stat = Path(f"/proc/{pid}/task/{tid}/schedstat").read_text()
+        except OSError:  # the thread ended meanwhile
+            continue
+        on_cpu, waiting, _ = stat.split()
+        total += int(on_cpu) + int(waiting)
+    return total / 1e9
 
 
 _SYSCALLS = os.uname().machine == "x86_64" and os.path.exists("/proc/self/syscall")

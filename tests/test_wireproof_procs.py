@@ -1,0 +1,72 @@
+"""wireproof.procs: what a process tree is doing, read from /proc (Linux)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+from wireproof.procs import WAIT, Proc
+
+pytestmark = pytest.mark.skipif(not os.path.exists("/proc/self/task"),
+                                reason="reads /proc (Linux)")
+
+# A parent that sleeps and a child that spins (or, with "sleep", naps): both
+# write their PID (a line in one write), and the child ends once the parent
+# is gone.
+TREE = r"""
+import os, sys, time
+mode, parent = sys.argv[1], os.getpid()
+if os.fork() == 0:
+    os.write(1, b"child %d\n" % os.getpid())
+    while os.getppid() == parent:
+        if mode != "spin":
+            time.sleep(0.05)
+    os._exit(0)
+os.write(1, b"parent %d\n" % os.getpid())
+time.sleep(60)
+"""
+
+
+def tree(mode: str) -> tuple[Proc, int]:
+    proc = Proc([sys.executable, "-c", TREE, mode])
+    if not proc.wait_until(lambda: len(proc.lines) == 2):
+        proc.kill()
+        raise AssertionError(f"no PIDs: {proc.lines} {proc.stderr}")
+    return proc, int(dict(line.split() for line in proc.lines)[b"child"])
+
+
+@pytest.mark.parametrize("mode", ["spin", "sleep"])
+def test_busy_seconds_covers_the_children(mode: str) -> None:
+    proc, child = tree(mode)
+    try:
+        before = proc.busy_seconds()
+        proc.wait(1.0)  # the interval is the measurement
+        after = proc.busy_seconds()
+    finally:
+        proc.kill()
+    assert set(after) == {proc.pid, child}
+    used = {pid: after[pid] - before[pid] for pid in after}
+    assert used[proc.pid] < 0.1
+    if mode == "spin":
+        # Running or waiting to run all the time, however loaded the machine.
+        assert used[child] > 0.5, used
+    else:
+        assert used[child] < 0.1, used
+
+
+def test_asleep_tells_a_waiting_process_from_a_running_one() -> None:
+    if os.uname().machine != "x86_64" or not os.path.exists("/proc/self/syscall"):
+        pytest.skip("reads /proc/PID/syscall with x86-64 numbers")
+    sleeper = Proc([sys.executable, "-c", "import time; print(1, flush=True); time.sleep(60)"])
+    spinner = Proc([sys.executable, "-c", "print(1, flush=True)\nwhile True: pass"])
+    try:
+        assert sleeper.wait_until(lambda: bool(sleeper.lines)) and \
+            spinner.wait_until(lambda: bool(spinner.lines))
+        assert sleeper.wait_until(lambda: sleeper.asleep() is True, WAIT)
+        assert spinner.asleep() is False
+    finally:
+        sleeper.kill()
+        spinner.kill()
+    assert spinner.asleep() is True  # an exited process has nothing pending

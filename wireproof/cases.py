@@ -419,6 +419,8 @@ def load_out_of_descriptors(s: Session) -> None:
     # before accept() can fail; either way they must hold what they took.
     s.wait_events(lambda events: sum(e.kind == "connected" for e in events) >= 20,
                   "the server accepts what its descriptors allow", "20 'connected' events")
+    # Working through the flood is not spinning: judged once it is done.
+    s.wait_accept_queue_drained()
     sleeps(s, 0.3, "a server out of descriptors backs off")
     first.send(b"still served?")
     s.expect_received(first, b"still served?")

@@ -22,6 +22,8 @@ from pathlib import Path
 # machines are shared, and a wait that ends early on success costs nothing.
 WAIT = 15.0
 
+TCP_LISTEN = "0A"  # a socket's state in /proc/net/tcp
+
 # System calls a process sleeps in while it waits for the network, a timer or
 # its children (x86-64 Linux numbers): read, poll, select, pause, nanosleep,
 # accept, recvfrom, recvmsg, wait4, futex, clock_nanosleep, epoll_wait,
@@ -185,6 +187,27 @@ class Proc:
         """User plus system CPU time so far, from /proc (Linux)."""
         fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def listen_queues(port: int) -> list[int] | None:
+    """For each socket listening on TCP ``port`` (any address), how many
+    connections wait in its accept queue, from the kernel's tables
+    (/proc/net/tcp, tcp6); None without them."""
+    tables = [Path("/proc/net/tcp"), Path("/proc/net/tcp6")]
+    if not tables[0].exists():
+        return None
+    queues = []
+    for table in tables:
+        try:
+            rows = table.read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == TCP_LISTEN:
+                # For a listener, rx_queue is the accept queue's length.
+                queues.append(int(fields[4].split(":")[1], 16))
+    return queues
 
 
 def _tree(pid: int) -> list[int]:

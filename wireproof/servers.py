@@ -18,13 +18,11 @@ import signal
 import socket
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from wireproof.events import Address
-from wireproof.procs import WAIT, Proc
+from wireproof.procs import WAIT, Proc, listen_queues
 
 ADDRESS = re.compile(r"^(?:\[(?P<v6>[^\]]+)\]|(?P<v4>[^\s:\[\]]+)):(?P<port>\d+)$")
-LISTEN = "0A"  # TCP_LISTEN in /proc/net/tcp
 # How long a server may take to listen: an original under Python 2.7 on a
 # busy machine takes seconds.
 STARTUP = 2 * WAIT
@@ -64,19 +62,8 @@ def free_port() -> int:
 
 def _listening(port: int) -> bool | None:
     """Whether the kernel has a socket listening on ``port``; None without /proc."""
-    tables = [Path("/proc/net/tcp"), Path("/proc/net/tcp6")]
-    if not tables[0].exists():
-        return None
-    for table in tables:
-        try:
-            rows = table.read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for row in rows:
-            fields = row.split()
-            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == LISTEN:
-                return True
-    return False
+    queues = listen_queues(port)
+    return None if queues is None else bool(queues)
 
 
 def _accepts(port: int) -> bool:

@@ -22,7 +22,7 @@ from modern.common import format_address
 from wireproof.events import Address, Event, parse_legacy, parse_modern, printed_matches
 from wireproof.implementation import Implementation
 from wireproof.originals import CONVERSATIONS
-from wireproof.procs import WAIT, Proc
+from wireproof.procs import WAIT, Proc, listen_queues
 
 # Runs a command with RLIMIT_NOFILE set to argv[1]: python -c LIMIT_NOFILE N CMD...
 LIMIT_NOFILE = ("import os, resource, sys; n = int(sys.argv[1]); "
@@ -319,6 +319,27 @@ class Session:
             status = "" if proc.alive() else f"; the server exited with status {proc.wait()}"
             raise ContractFailure(what, expected, f"events {observed}{status}")
         return result[0]
+
+    def wait_accept_queue_drained(self) -> None:
+        """Wait until no connection waits in the server's accept queue: it has
+        taken in, refused or turned away every one.  The bound is on progress,
+        as in wait_events: WAIT seconds without the queue getting shorter ends
+        the wait (a server that has stopped accepting for good), and so does
+        PROGRESS_CAP in all; what follows then judges the server as it is."""
+        queue, proc = listen_queues(self.port), self.proc
+        if queue is None or proc is None:
+            return  # no /proc, or a server not started here: nothing to wait on
+        waiting = sum(queue)
+        self.note(f"{waiting} connections in the accept queue")
+        cap = time.monotonic() + PROGRESS_CAP
+        progress = time.monotonic() + WAIT
+        while waiting and proc.alive() and time.monotonic() < min(cap, progress):
+            proc.wait_until(lambda: not proc.alive(), 0.02)
+            now = sum(listen_queues(self.port) or [])
+            if now < waiting:
+                progress = time.monotonic() + WAIT
+            waiting = now
+        self.note(f"{waiting} connections left in the accept queue")
 
     def _matches(self, event: Event, kind: str, conn: Conn | None) -> bool:
         if event.kind != kind:

@@ -16,7 +16,8 @@ so logs that print sockets read the same.  Use it on its own in a
 hand-migrated program, or call :func:`install` to run a Python 2 program as it
 is: then every socket the process creates is one, a ``StreamRequestHandler``'s
 ``rfile`` and ``wfile`` (and a ``DatagramRequestHandler``'s) deal in ``str``,
-and standard output and error write each such ``str`` back as its bytes.
+standard output and error write each such ``str`` back as its bytes, and
+standard input reads its bytes as such ``str``, lines split at ``"\\n"`` alone.
 
 Where it stops: ``recv_into`` fills a bytes buffer, as on Python 3; ``install``
 changes every socket in the process, including those of libraries that
@@ -185,6 +186,10 @@ def install() -> None:
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(encoding=ENCODING, errors=ERRORS)
+    # Python 2 read standard input as bytes and split its lines at b"\n" alone,
+    # leaving a b"\r\n" as it came.
+    if hasattr(sys.stdin, "reconfigure"):
+        sys.stdin.reconfigure(encoding=ENCODING, newline="\n")
 
 
 def uninstall() -> None:

@@ -6,6 +6,7 @@ import importlib
 import marshal
 import socket as std_socket
 import socketserver
+import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -449,6 +450,17 @@ def test_python2_strings_are_bytes_as_in_2_7(tmp_path: Path) -> None:
     assert py3.stderr == every + b" caf\xc3\xa9 \xff\n"
     py2 = run(launch("py2", script, *args))
     assert (py2.stdout, py2.stderr) == (py3.stdout, py3.stderr)
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+def test_standard_input_reads_python2_strings(interpreter: str, tmp_path: Path) -> None:
+    script = tmp_path / "stdin.py"
+    script.write_text("import sys\nwhile 1:\n    line = sys.stdin.readline()\n"
+                      "    if not line: break\n    print len(line), repr(line)\n")
+    result = subprocess.run(launch(interpreter, script), input=b"caf\xc3\xa9 \xff\r\nend",
+                            capture_output=True, timeout=WAIT, check=False)
+    assert (result.returncode, result.stderr) == (0, b"")
+    assert result.stdout == b"9 'caf\\xc3\\xa9 \\xff\\r\\n'\n3 'end'\n"
 
 
 CHAT = """\

@@ -9,10 +9,16 @@ its standard error.  Kinds of program:
 
 - ``server``: we connect (TCP) or send datagrams (UDP) as ``talk`` says, then
   wait until it is idle again (every thread asleep in a network wait, its
-  output drained) and stop it;
-- ``client``: we are its peer (``echo``, ``sink`` or ``reply``) and it runs to
-  its end;
+  output drained) and stop it; a step with ``shut`` shuts down our sending
+  side after it;
+- ``client``: we are its peer (``echo``; ``sink``; ``reply``, which answers
+  its first read and then shuts down its sending side, reading on; or
+  ``answer``, which answers once the client has shut down its own) and it
+  runs to its end;
 - ``self``: it is server and client at once and runs to its end.
+
+Every program gets ``stdin`` of the manifest (none by default) on its
+standard input, then end of file.
 
 A program that still differs is marked ``differs`` in the manifest with the
 reason: an expected failure, strict, so a fix shows.  The runs take the
@@ -51,7 +57,7 @@ from wireproof.procs import WAIT
 CORPUS = REPO / "tests" / "py2_corpus"
 MANIFEST = json.loads((CORPUS / "manifest.json").read_text(encoding="utf-8"))
 PROGRAMS = {program["id"]: program for program in MANIFEST["programs"]}
-LISTENING = re.compile(rb"^listening on [^:]+:(\d+)\n")
+LISTENING = re.compile(rb"^listening on [^:]+:(\d+)\n", re.MULTILINE)
 # System calls a process sleeps in while it waits for the network (x86-64 Linux).
 WAITING = {0, 7, 23, 35, 43, 45, 47, 61, 202, 230, 232, 270, 271, 281, 288}
 
@@ -69,8 +75,11 @@ class Run:
         argv = [sys.executable, "-m", "compat.run", str(script), "--interpreter", interpreter,
                 "--port", str(port), "--", *program.get("args", [])]
         self.popen = subprocess.Popen(
-            argv, cwd=script.parent, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            argv, cwd=script.parent, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(REPO)})
+        assert self.popen.stdin is not None
+        with self.popen.stdin, contextlib.suppress(BrokenPipeError):
+            self.popen.stdin.write(_bytes(program.get("stdin", "")))
         self.out = {"stdout": bytearray(), "stderr": bytearray()}
         self._changed = threading.Condition()
         self._readers = [threading.Thread(target=self._read, args=(name,), daemon=True)
@@ -88,11 +97,12 @@ class Run:
             self._changed.notify_all()
 
     def port(self) -> int:
-        """The port of ``listening on HOST:PORT``, the launcher's first line."""
+        """The port of the launcher's ``listening on HOST:PORT`` line, which
+        follows what the script printed before it bound."""
         with self._changed:
-            self._changed.wait_for(lambda: b"\n" in self.out["stdout"]
+            self._changed.wait_for(lambda: LISTENING.search(self.out["stdout"])
                                    or self.popen.poll() is not None, WAIT)
-            match = LISTENING.match(bytes(self.out["stdout"]))
+            match = LISTENING.search(bytes(self.out["stdout"]))
         assert match, f"no 'listening on' line: {self.output()}"
         return int(match[1])
 
@@ -170,6 +180,8 @@ def talk(program: dict[str, Any], port: int, settle: Callable[[], None]) -> list
             for step in connection:
                 sock.sendall(bytes.fromhex(step["send_hex"]) if "send_hex" in step
                              else _bytes(step["send"]))
+                if step.get("shut"):
+                    sock.shutdown(socket.SHUT_WR)
                 if step["read"]:
                     got += (sock.recv(65536) if program.get("udp")
                             else _read_exactly(sock, step["read"]))
@@ -180,7 +192,7 @@ def talk(program: dict[str, Any], port: int, settle: Callable[[], None]) -> list
 
 @dataclass
 class Peer:
-    """The server a client program talks to: ``echo``, ``sink`` or ``reply``."""
+    """The server a client program talks to: ``echo``, ``sink``, ``reply`` or ``answer``."""
 
     program: dict[str, Any]
     received: list[bytearray] = field(default_factory=list)
@@ -199,10 +211,12 @@ class Peer:
         self.thread.start()
 
     def _serve_udp(self) -> None:
+        """Echo every datagram until told to stop."""
         with contextlib.suppress(OSError):
-            data, address = self.sock.recvfrom(65536)
-            self.received.append(bytearray(data))
-            self.sock.sendto(data, address)
+            while self.sock in select.select([self.sock, self._stop_r], [], [], WAIT)[0]:
+                data, address = self.sock.recvfrom(65536)
+                self.received.append(bytearray(data))
+                self.sock.sendto(data, address)
 
     def _serve(self) -> None:
         """Accept until told to stop, then take what is still queued: a client
@@ -235,11 +249,13 @@ class Peer:
             if mode == "reply":
                 received += conn.recv(65536)
                 conn.sendall(_bytes(self.program["reply"]))
-                return
+                conn.shutdown(socket.SHUT_WR)
             while chunk := conn.recv(65536):
                 received += chunk
                 if mode == "echo":
                     conn.sendall(chunk)
+            if mode == "answer":
+                conn.sendall(_bytes(self.program["reply"]))
 
     def close(self) -> list[bytes]:
         os.write(self._stop_w, b"x")
@@ -347,6 +363,11 @@ def test_manifest_names_a_source_and_licence_for_every_file() -> None:
     assert {p.name for p in helpers} == {"asynchat_echo_server.py", "asynchat_echo_handler.py",
                                          "asynchat_echo_client.py"}
     for program in MANIFEST["programs"]:
-        assert program["source"].startswith(MANIFEST["sources"]["pymotw"]["repository"])
-        assert program["licence"] and (CORPUS / "pymotw" / "LICENSE.txt").is_file()
+        # A program's first directory names its source; its URL is that
+        # repository at that commit, and the licence file sits beside it.
+        source = MANIFEST["sources"][Path(program["path"]).parts[0]]
+        assert program["source"].startswith(
+            f"{source['repository']}/blob/{source['commit']}/"), program["id"]
+        assert program["licence"] and (CORPUS / source["licence"]).is_file()
     assert len(MANIFEST["programs"]) >= 20
+    assert len(MANIFEST["sources"]) >= 3

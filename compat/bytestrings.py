@@ -171,6 +171,18 @@ def _datagram_finish(handler: socketserver.DatagramRequestHandler) -> None:
                           handler.client_address)
 
 
+def _handle_error(server: socketserver.BaseServer, request: Any, client_address: Any) -> None:
+    """Python 2.7's ``BaseServer.handle_error``: the rules and the "Exception
+    happened" line on standard output, the traceback on standard error
+    (Python 3 writes all of it to standard error)."""
+    import traceback
+
+    print("-" * 40)
+    print("Exception happened during processing of request from", client_address)
+    traceback.print_exc()
+    print("-" * 40)
+
+
 def install() -> None:
     """Give the whole process Python 2 strings on sockets and its standard
     streams; idempotent."""
@@ -178,11 +190,13 @@ def install() -> None:
         return
     _saved.update(socket=_socket.socket, stream_setup=socketserver.StreamRequestHandler.setup,
                   datagram_setup=socketserver.DatagramRequestHandler.setup,
-                  datagram_finish=socketserver.DatagramRequestHandler.finish)
+                  datagram_finish=socketserver.DatagramRequestHandler.finish,
+                  handle_error=socketserver.BaseServer.handle_error)
     _socket.socket = socket  # type: ignore[misc]
     socketserver.StreamRequestHandler.setup = _stream_setup  # type: ignore[method-assign,assignment]
     socketserver.DatagramRequestHandler.setup = _datagram_setup  # type: ignore[method-assign,assignment]
     socketserver.DatagramRequestHandler.finish = _datagram_finish  # type: ignore[method-assign,assignment]
+    socketserver.BaseServer.handle_error = _handle_error  # type: ignore[method-assign,assignment]
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(encoding=ENCODING, errors=ERRORS)
@@ -200,4 +214,5 @@ def uninstall() -> None:
     socketserver.StreamRequestHandler.setup = _saved["stream_setup"]  # type: ignore[method-assign]
     socketserver.DatagramRequestHandler.setup = _saved["datagram_setup"]  # type: ignore[method-assign]
     socketserver.DatagramRequestHandler.finish = _saved["datagram_finish"]  # type: ignore[method-assign]
+    socketserver.BaseServer.handle_error = _saved["handle_error"]  # type: ignore[method-assign]
     _saved.clear()

@@ -92,23 +92,27 @@ def _print_statement(*args: Any, end: str = "\n", file: Any = None) -> None:
     """Python 2's ``print`` statement, which fissix made a call: ``print a, b,``
     is ``_print_statement(a, b, end=' ')``.  A space goes *before* an item when
     the last one left the file's ``softspace`` set, so ``print 'a',`` then
-    ``print`` writes ``a\n``, and no space follows an item that ended a line."""
-    stream = sys.stdout if file is None else file
+    ``print`` writes ``a\n``, and no space follows an item that ended a line.
+
+    A server prints a line per chunk it reads, so this is on its hot path:
+    the file's ``softspace`` is read once and written once, when it changes."""
+    stream: Any = sys.stdout if file is None else file
+    before = soft = getattr(stream, "softspace", 0)
+    write = stream.write
     for value in args:
-        text = str(_printable(value))
-        if getattr(stream, "softspace", 0):
-            stream.write(" ")
-        stream.write(text)
-        _set_softspace(stream, not text or text[-1] not in "\t\n\r\x0b\x0c")
+        text = value if type(value) is str else str(_printable(value))
+        if soft:
+            write(" ")
+        write(text)
+        # Set after an item, except one ending in whitespace other than a space.
+        soft = not text or text[-1] not in "\t\n\r\x0b\x0c"
     if end != " ":
-        stream.write(end)
-        _set_softspace(stream, False)
-
-
-def _set_softspace(stream: Any, value: bool) -> None:
-    # A file object without a __dict__ keeps no softspace, as in 2.7.
-    with contextlib.suppress(AttributeError):
-        stream.softspace = int(value)
+        write(end)
+        soft = False
+    if soft != before:
+        # A file object without a __dict__ keeps no softspace, as in 2.7.
+        with contextlib.suppress(AttributeError):
+            stream.softspace = int(soft)
 
 
 PY2_BUILTINS: dict[str, Any] = {

@@ -509,3 +509,28 @@ def test_asynchat_pushes_python2_strings(interpreter: str, tmp_path: Path) -> No
         assert server.line(1) == b"line 'caf\\xc3\\xa9', 5 bytes"
     finally:
         server.kill()
+
+
+def test_a_handler_error_is_reported_as_python_2_did() -> None:
+    # Python 2.7's handle_error wrote its rules and the "Exception happened"
+    # line to standard output, only the traceback to standard error.
+    code = """if True:
+        import socket, socketserver
+        from compat import bytestrings
+        bytestrings.install()
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self):
+                raise ValueError("in the handler")
+        server = socketserver.TCPServer(("127.0.0.1", 0), Handler)
+        client = socket.create_connection(server.server_address, timeout=10)
+        server.handle_request()
+        client.close()
+    """
+    result = run([sys.executable, "-c", code])
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.decode().splitlines()
+    assert lines[0] == lines[2] == "-" * 40, lines
+    assert lines[1].startswith("Exception happened during processing of request from "
+                               "('127.0.0.1', "), lines
+    stderr = result.stderr.decode()
+    assert stderr.startswith("Traceback") and "ValueError: in the handler" in stderr, stderr

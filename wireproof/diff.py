@@ -23,6 +23,7 @@ import contextlib
 import hashlib
 import json
 import re
+import signal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -293,11 +294,49 @@ async def _replay(sessions: list[ClientSession], running: dict[str, Server],
     return observed
 
 
+async def _until_stopped(sessions: list[ClientSession], running: dict[str, Server],
+                         say: Callable[[str], None]
+                         ) -> dict[str, list[list[list[Observed]]]] | None:
+    """``_replay``, or None once SIGINT or SIGTERM came: the signal cancels
+    it, and the sessions under way close their connections, instead of a
+    KeyboardInterrupt raised in whichever task was running."""
+    loop = asyncio.get_running_loop()
+    replay = asyncio.current_task()
+    assert replay is not None
+    stopped: list[int] = []
+
+    def stop(signum: int) -> None:
+        stopped.append(signum)
+        replay.cancel()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
+            loop.add_signal_handler(signum, stop, signum)  # the main thread, Unix
+    try:
+        return await _replay(sessions, running, say)
+    except asyncio.CancelledError:
+        if stopped:
+            return None
+        raise
+
+
 def diff(primary: Spec, candidate: Spec, secondary: Spec | None,
          sessions: list[ClientSession], events: bool = False,
          say: Callable[[str], None] = print) -> Outcome:
     with servers(primary, candidate, secondary) as running:
-        observed = asyncio.run(_replay(sessions, running, say))
+        handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT,
+                                                                      signal.SIGTERM)}
+        try:
+            replayed = asyncio.run(_until_stopped(sessions, running, say))
+        finally:
+            # The loop's signal handlers leave SIG_DFL behind them: a signal
+            # now must still stop the servers on the way out.
+            for signum, handler in handlers.items():
+                if handler is not None:
+                    signal.signal(signum, handler)
+        if replayed is None:
+            raise KeyboardInterrupt
+        observed = replayed
         outcome = Outcome(running, sessions, observed, filtering="secondary" in running)
         compare(outcome)
         if events:

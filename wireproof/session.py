@@ -351,8 +351,18 @@ class Session:
     def expect_event(self, kind: str, conn: Conn | None = None) -> None:
         """Wait for a ``kind`` event about ``conn`` (any connection if None)."""
         where = f" {format_address(conn.address)}" if conn else ""
-        self.wait_events(lambda events: any(self._matches(e, kind, conn) for e in events),
-                         f"a '{kind}' event", f"'{kind}{where}'")
+        scanned = 0
+
+        def ready(events: list[Event]) -> bool:
+            # Only the events since the last look: this runs at every line,
+            # under the lock the output reader needs, and an original that
+            # prints 16 MiB raw prints tens of thousands of lines.
+            nonlocal scanned
+            new = events[scanned:]
+            scanned = len(events)
+            return any(self._matches(e, kind, conn) for e in new)
+
+        self.wait_events(ready, f"a '{kind}' event", f"'{kind}{where}'")
 
     def received_by(self, conn: Conn | None) -> list[Event]:
         """The ``received`` events for ``conn``, or for everyone if None.

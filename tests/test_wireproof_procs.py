@@ -12,18 +12,25 @@ from wireproof.procs import WAIT, Proc
 pytestmark = pytest.mark.skipif(not os.path.exists("/proc/self/task"),
                                 reason="reads /proc (Linux)")
 
-# A parent that sleeps and a child that spins (or, with "sleep", naps): both
-# write their PID (a line in one write), and the child ends once the parent
-# is gone.
+# A parent that sleeps and a child that spins (or, with "sleep", blocks in a
+# read of a pipe only the parent can write to): both write their PID (a line
+# in one write), and the child ends once the parent is gone.  Blocking, not
+# napping: a process that wakes often waits in the run queue at each wake-up,
+# and on a loaded machine that adds up to half a second per second.
 TREE = r"""
 import os, sys, time
 mode, parent = sys.argv[1], os.getpid()
+gone, keep = os.pipe()
 if os.fork() == 0:
+    os.close(keep)
     os.write(1, b"child %d\n" % os.getpid())
-    while os.getppid() == parent:
-        if mode != "spin":
-            time.sleep(0.05)
+    if mode == "spin":
+        while os.getppid() == parent:
+            pass
+    else:
+        os.read(gone, 1)
     os._exit(0)
+os.close(gone)
 os.write(1, b"parent %d\n" % os.getpid())
 time.sleep(60)
 """

@@ -270,11 +270,14 @@ class Peer:
 
 # Either Python prints this, or not, or part of it, when a daemon thread fails
 # as the interpreter shuts down under it: a race inside the interpreter.  2.7
-# says so; 3.13 may be cut off after "Exception in thread ", last thing printed.
+# says so; Python 3 stops the thread wherever it is, the last thing printed:
+# after "Exception in thread " (seen on 3.13) or after a line of the
+# traceback (seen on 3.10, 1 run in about 10).
 SHUTDOWN_NOISE = re.compile(
     rb"Exception in thread [^\n]*\(most likely raised during interpreter shutdown\):\n"
     rb"Traceback \(most recent call last\):\n(?:  [^\n]*\n)*[^\n]*\n"
-    rb"|Exception in thread [^\n]*\Z")
+    rb"|Exception in thread [^\n]*(?:\n(?:Traceback \(most recent call last\):|  [^\n]*))*"
+    rb"\n?\Z")
 
 
 def normalise(data: bytes, pids: list[int], program: dict[str, Any]) -> bytes:

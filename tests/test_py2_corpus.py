@@ -52,14 +52,12 @@ import pytest
 from compat.run import find_python2
 from tests.conftest import require
 from tests.procs import REPO
-from wireproof.procs import WAIT
+from wireproof.procs import WAIT, asleep
 
 CORPUS = REPO / "tests" / "py2_corpus"
 MANIFEST = json.loads((CORPUS / "manifest.json").read_text(encoding="utf-8"))
 PROGRAMS = {program["id"]: program for program in MANIFEST["programs"]}
 LISTENING = re.compile(rb"^listening on [^:]+:(\d+)\n", re.MULTILINE)
-# System calls a process sleeps in while it waits for the network (x86-64 Linux).
-WAITING = {0, 7, 23, 35, 43, 45, 47, 61, 202, 230, 232, 270, 271, 281, 288}
 
 
 def _bytes(text: str) -> bytes:
@@ -111,15 +109,7 @@ class Run:
         drained (or it has exited)."""
         if self.popen.poll() is not None:
             return True
-        try:
-            tasks = os.listdir(f"/proc/{self.popen.pid}/task")
-            for task in tasks:
-                state = Path(f"/proc/{self.popen.pid}/task/{task}/stat").read_text()
-                call = Path(f"/proc/{self.popen.pid}/task/{task}/syscall").read_text()
-                if state.rpartition(")")[2].split()[0] != "S" or not call.split()[0].isdigit() \
-                        or int(call.split()[0]) not in WAITING:
-                    return False
-        except OSError:
+        if not asleep(self.popen.pid):
             return False
         for name in self.out:
             pending = bytearray(4)

@@ -1,10 +1,11 @@
 """asyncio Protocol server: the reference for what asyncio's streams cost.
 
 Not a port and not the API to learn from: ``asyncio_server`` is, with its
-streams (``asyncio.start_server``, a ``StreamReader``/``StreamWriter`` pair and
-a task per connection).  This server speaks the same conversations and prints
-the same event lines with a bare ``asyncio.Protocol`` on the same event loop:
-callbacks the loop calls directly, no task, no stream objects.  The benchmark
+streams (``asyncio.start_server``, a ``StreamReader``/``StreamWriter`` pair
+for each connection and a task for each that waits for its peer).  This server
+speaks the same conversations and prints the same event lines with a bare
+``asyncio.Protocol`` on the same event loop: callbacks the loop calls
+directly, no task, no stream objects.  The benchmark
 runs it beside ``asyncio_server`` so that the difference between the two is
 the price of the streams layer, and what is left is the loop's own.
 

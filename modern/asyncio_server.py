@@ -1,9 +1,12 @@
 """asyncio server: a coroutine per connection on one event loop, any conversation.
 
 No legacy original: this is the article's "asynchronous I/O" as Python 3
-writes it.  ``asyncio.start_server`` hands each connection to :func:`handle`
-as a stream pair; the event loop underneath waits with epoll (or kqueue), and
-with ``--loop uvloop`` that loop is libuv's, written in C.
+writes it.  ``asyncio.start_server`` hands each connection over as a stream
+pair; the event loop underneath waits with epoll (or kqueue), and with
+``--loop uvloop`` that loop is libuv's, written in C.  A connection that has
+to wait for its peer is served by :func:`handle`, a task of its own; a
+greeting conversation, which never waits, is served in the accept callback
+and costs no task.
 
 ``--like`` picks the legacy conversation to speak (default ``v4_select``), as
 in ``selectors_server``.  ``--loop auto`` uses uvloop where it is installed.
@@ -25,25 +28,35 @@ from compat.loops import LOOPS, resolve_loop, run_with_loop
 from modern import common
 
 
-async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                 conversation: common.Conversation, events: common.Events,
-                 idle_timeout: float | None = None) -> None:
-    address = writer.get_extra_info("peername")
+def greet(writer: asyncio.StreamWriter, address: Any, conversation: common.Conversation,
+          events: common.Events) -> bool:
+    """Report the connection from ``address`` and send the greeting, without
+    waiting; False (and the connection closed) when there is no address: the
+    peer reset the connection before it was accepted, and there is no one to
+    greet and nothing to report."""
     if address is None:
-        # The peer reset the connection before it was accepted: there is no
-        # one to greet and no address to report.
         common.BURSTS.note("a connection was reset before it could be served",
                            "{count} more connections", "reset before they could be served")
         writer.close()
-        return
+        return False
     global _starved
     if _starved:
         _starved = False
         common.BURSTS.note("accepting again", "accepting again {count} more times",
                            "descriptors freed up")
     events.connected(address)
+    writer.write(conversation.greeting)
+    return True
+
+
+async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                 conversation: common.Conversation, events: common.Events,
+                 idle_timeout: float | None = None, greeted: bool = False) -> None:
+    """Serve one connection, greeted already or not (:func:`greet`)."""
+    address = writer.get_extra_info("peername")
+    if not greeted and not greet(writer, address, conversation, events):
+        return
     try:
-        writer.write(conversation.greeting)
         # A greeting this short is in the kernel at once; wait_for would cost
         # a task per connection only to find that out.
         if writer.transport.get_write_buffer_size():
@@ -91,33 +104,39 @@ async def serve(listener: socket.socket, conversation: common.Conversation,
                 events: common.Events, limits: common.Limits) -> None:
     """Serve until SIGINT or SIGTERM, then close every connection and return."""
     connections: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
+    loop = asyncio.get_running_loop()
 
-    async def tracked(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        if limits.refuse(len(connections), writer.get_extra_info("peername") or ("?", 0)):
+    def accepted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        # A plain callable, not a coroutine function: start_server makes a task
+        # only of a coroutine.  A greeting conversation, which never has to
+        # wait once its greeting is in the kernel, is served here in full, in
+        # the loop's own callback; a connection that must wait gets its task.
+        address = writer.get_extra_info("peername")
+        if limits.refuse(len(connections), address or ("?", 0)):
             writer.close()
             return
+        if not greet(writer, address, conversation, events):
+            return
+        if conversation.closes and not writer.transport.get_write_buffer_size():
+            writer.close()
+            return
+        task = loop.create_task(handle(reader, writer, conversation, events,
+                                       limits.idle_timeout, greeted=True))
         connections[task] = writer
-        try:
-            await handle(reader, writer, conversation, events, limits.idle_timeout)
-        finally:
-            del connections[task]
+        task.add_done_callback(connections.__delitem__)
 
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     loop.set_exception_handler(log_loop_error)
     if hasattr(asyncio, "eager_task_factory") and isinstance(loop, asyncio.BaseEventLoop):
         # Python 3.12+: each connection's task runs at once, from the
-        # accept callback, up to its first await; a greeting server never
-        # awaits, so its connections are served without a trip through the
+        # accept callback, up to its first read, without a trip through the
         # loop's ready queue.  asyncio's own loop only: uvloop 0.23 passes
         # the factory an eager_start that 3.13.0's does not take.
         loop.set_task_factory(asyncio.eager_task_factory)
     # start_server listens again, with a backlog of 100 unless told otherwise.
-    server = await asyncio.start_server(tracked, sock=listener, limit=common.RECV_SIZE,
+    server = await asyncio.start_server(accepted, sock=listener, limit=common.RECV_SIZE,
                                         backlog=socket.SOMAXCONN)
     await stop.wait()
     server.close()

@@ -22,7 +22,7 @@ from types import TracebackType
 from typing import TypeVar
 
 from sockbench.registry import REPO
-from wireproof.procs import asleep
+from wireproof.procs import asleep, tree
 
 T = TypeVar("T")
 
@@ -90,7 +90,7 @@ class Server:
     def processes(self) -> list[int]:
         """The server's PID and every live descendant's: a forking server's
         children, nginx's worker."""
-        return [self.pid, *descendants(self.pid)]
+        return tree(self.pid)
 
     def cpu_seconds(self) -> float | None:
         """CPU time of the server and its children, live or reaped, from /proc
@@ -142,7 +142,7 @@ def _per_process(pid: int, read: Callable[[int, bool], T | None]) -> list[T] | N
     ``pid`` itself cannot be read.  A child that ended meanwhile is left out:
     its parent has reaped it, or soon will."""
     found = []
-    for number, each in enumerate([pid, *descendants(pid)]):
+    for number, each in enumerate(tree(pid)):
         value = read(each, number == 0)
         if value is None:
             if number == 0:
@@ -166,22 +166,6 @@ def cpu_seconds(pid: int) -> float | None:
     (None elsewhere, or once ``pid`` is gone)."""
     per_process = _per_process(pid, _cpu)
     return None if per_process is None else sum(per_process)
-
-
-def descendants(pid: int) -> list[int]:
-    """Every live process below ``pid``, found by parent PID in /proc."""
-    parents: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            fields = _stat(int(entry.name))
-            if fields is not None:
-                parents.setdefault(int(fields[1]), []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        children = parents.get(todo.pop(), [])
-        found += children
-        todo += children
-    return found
 
 
 def _sockets(pid: int, root: bool) -> set[str] | None:

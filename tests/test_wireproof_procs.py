@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from wireproof import procs
 from wireproof.procs import WAIT, Proc
 
 pytestmark = pytest.mark.skipif(not os.path.exists("/proc/self/task"),
@@ -77,3 +78,15 @@ def test_asleep_tells_a_waiting_process_from_a_running_one() -> None:
         sleeper.kill()
         spinner.kill()
     assert spinner.asleep() is True  # an exited process has nothing pending
+
+
+def test_tree_lists_the_children_as_a_scan_of_proc_finds_them() -> None:
+    proc, child = tree("sleep")
+    try:
+        listed = procs.tree(proc.pid)
+        scanned = [proc.pid, *procs._scan_descendants(proc.pid)]
+    finally:
+        proc.kill()
+    assert listed == scanned == [proc.pid, child]
+    # Once the process has ended, nothing is below it any more.
+    assert procs.tree(proc.pid) == [proc.pid] and procs._scan_descendants(proc.pid) == []

@@ -171,7 +171,7 @@ class Proc:
         whole tree, because in a forking server or one with workers the loop
         that could spin is a child's.
         """
-        return {pid: _busy(pid) for pid in _tree(self.pid)}
+        return {pid: _busy(pid) for pid in tree(self.pid)}
 
     def asleep(self) -> bool | None:
         """Whether every thread sleeps in a network or child wait, having done
@@ -210,17 +210,49 @@ def listen_queues(port: int) -> list[int] | None:
     return queues
 
 
-def _tree(pid: int) -> list[int]:
-    """``pid`` and its descendants, as /proc/PID/task/*/children lists them."""
+def tree(pid: int) -> list[int]:
+    """``pid`` and every live process below it, parents before their children,
+    as /proc/PID/task/*/children lists them (Linux); where the kernel keeps no
+    such lists, found by parent PID among all of /proc.
+
+    Reading the lists costs a file per thread of the tree; a scan of /proc,
+    one per process on the machine.  A process that ends meanwhile is left out.
+    """
     found, todo = [], [pid]
     while todo:
-        parent = todo.pop()
+        parent = todo.pop(0)
         found.append(parent)
         try:
-            for tid in os.listdir(f"/proc/{parent}/task"):
-                todo += map(int, Path(f"/proc/{parent}/task/{tid}/children").read_text().split())
+            tasks = os.listdir(f"/proc/{parent}/task")
         except OSError:  # gone meanwhile
             continue
+        for tid in tasks:
+            try:
+                todo += map(int, Path(f"/proc/{parent}/task/{tid}/children").read_text().split())
+            except FileNotFoundError:
+                if not Path(f"/proc/{parent}/task/{tid}").exists():
+                    continue  # the thread ended meanwhile
+                return [pid, *_scan_descendants(pid)]
+            except OSError:
+                continue
+    return found
+
+
+def _scan_descendants(pid: int) -> list[int]:
+    """Every live process below ``pid``, by the parent PID in each /proc/N/stat."""
+    parents: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            parents.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        children = parents.get(todo.pop(0), [])
+        found += children
+        todo += children
     return found
 
 

@@ -118,7 +118,8 @@ async def serve(listener: socket.socket, conversation: common.Conversation,
         loop.add_signal_handler(signum, stop.set)
     loop.set_exception_handler(asyncio_server.log_loop_error)
     server = await loop.create_server(lambda: Connection(state), sock=listener,
-                                      backlog=socket.SOMAXCONN)
+                                      backlog=asyncio_server.backlog_for(loop))
+    asyncio_server.restore_backlog(listener, loop)
     events.listening(listener.getsockname())
     await stop.wait()
     server.close()

@@ -75,6 +75,29 @@ async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
         events.disconnected(address)
 
 
+# asyncio's own loop accepts up to ``backlog`` connections per turn and, out
+# of descriptors, does not stop at the first failure (CPython gh-151615, fixed
+# upstream in 2026): every one of those attempts fails again, is reported, and
+# schedules a retry of its own.  With a backlog of SOMAXCONN (4096) that was
+# about 0.4 s of CPU a second while out of descriptors, and every client
+# waited for it.  So the loop is given asyncio's default, and the listen queue
+# its SOMAXCONN back at once (restore_backlog).
+ACCEPTS_PER_TURN = 100
+
+
+def backlog_for(loop: asyncio.AbstractEventLoop) -> int:
+    """The backlog to hand ``start_server``/``create_server`` on ``loop``."""
+    return ACCEPTS_PER_TURN if isinstance(loop, asyncio.BaseEventLoop) else socket.SOMAXCONN
+
+
+def restore_backlog(listener: socket.socket, loop: asyncio.AbstractEventLoop) -> None:
+    """Give the listen queue SOMAXCONN again once the server listens: asyncio
+    listens anew with the backlog it was given (see ACCEPTS_PER_TURN), and
+    a short queue would drop handshakes under a burst."""
+    if backlog_for(loop) != socket.SOMAXCONN:
+        listener.listen(socket.SOMAXCONN)
+
+
 # Whether the loop last reported running out of descriptors: a burst of
 # failures is logged once, not once per attempt.
 _starved = False
@@ -135,9 +158,10 @@ async def serve(listener: socket.socket, conversation: common.Conversation,
         # loop's ready queue.  asyncio's own loop only: uvloop 0.23 passes
         # the factory an eager_start that 3.13.0's does not take.
         loop.set_task_factory(asyncio.eager_task_factory)
-    # start_server listens again, with a backlog of 100 unless told otherwise.
+    # start_server listens again, with the backlog it is given.
     server = await asyncio.start_server(accepted, sock=listener, limit=common.RECV_SIZE,
-                                        backlog=socket.SOMAXCONN)
+                                        backlog=backlog_for(loop))
+    restore_backlog(listener, loop)
     await stop.wait()
     server.close()
     # Closing a transport ends its handler's read as if the peer had closed, so

@@ -3,7 +3,11 @@ and --max-connections on the threading server."""
 
 from __future__ import annotations
 
+import errno
+import os
 import re
+import select
+import signal
 import socket
 import statistics
 import struct
@@ -383,3 +387,48 @@ def test_bursts_write_the_count_when_the_interval_ends(capsys: pytest.CaptureFix
         time.sleep(0.05)  # polls the captured output; the timer is what is waited for
     assert written.splitlines() == ["refused 127.0.0.1:1: full",
                                     "refused 1 more connections in the last 1.0 s: full"]
+
+
+QUEUED = 150  # more than asyncio's default backlog of 100, far fewer than SOMAXCONN
+
+
+@pytest.mark.parametrize("server_module",
+                         ["modern.asyncio_server", "modern.asyncio_protocol_server"])
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_asyncio_servers_keep_a_somaxconn_listen_queue(server_module: str, loop: str) -> None:
+    # They hand asyncio a backlog of 100 (see modern.asyncio_server.ACCEPTS_PER_TURN),
+    # and asyncio listens again with it: the queue must be given SOMAXCONN back.
+    # With the server stopped, the kernel completes handshakes only while the
+    # queue has room; beyond it, it drops them.
+    if loop == "uvloop":
+        pytest.importorskip("uvloop")
+    with open("/proc/sys/net/core/somaxconn") as f:
+        if int(f.read()) <= QUEUED:
+            pytest.skip("net.core.somaxconn is too small here")
+    server, port = start([server_module, "--like", "v4_poll", "--loop", loop])
+    clients: list[socket.socket] = []
+    try:
+        # Listening is printed before the loop starts serving: wait until it waits.
+        assert server.wait_until(lambda: server.asleep() is True), server.stderr
+        os.kill(server.pid, signal.SIGSTOP)
+        try:
+            for _ in range(QUEUED):
+                conn = socket.socket()
+                conn.setblocking(False)
+                assert conn.connect_ex(("127.0.0.1", port)) in (0, errno.EINPROGRESS)
+                clients.append(conn)
+            deadline = time.monotonic() + WAIT
+            pending = list(clients)
+            while pending and time.monotonic() < deadline:
+                _, writable, _ = select.select([], pending, [], 0.1)
+                pending = [c for c in pending if c not in writable]
+            assert not pending, f"{len(pending)} of {QUEUED} handshakes left undone: a short queue"
+            assert all(c.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0 for c in clients)
+        finally:
+            os.kill(server.pid, signal.SIGCONT)
+        assert server.wait_until(lambda: count(server, b"connected ") == QUEUED), server.stderr
+    finally:
+        for conn in clients:
+            conn.close()
+        assert server.stop() == 0
+    assert "Traceback" not in server.stderr

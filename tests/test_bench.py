@@ -436,11 +436,11 @@ def test_quick_stream_and_idle_write_their_figures_and_charts(tmp_path: Path) ->
     assert done.returncode == 0, done.stderr.decode()
     data = json.loads(out.read_text())
     stream = data["scenarios"]["stream"]
-    assert stream["clients"] == 64
+    assert stream["clients"] == 16  # --quick: 16 stream connections, not 64
     for name in ("v4_poll/port", "v4_select/selectors"):
         result = stream["results"][name]
         assert result["msg_per_s"]["median"] > 0
-        assert result["rounds"][0]["connections"] == 64
+        assert result["rounds"][0]["connections"] == 16
     idle = data["scenarios"]["idle"]
     assert idle["levels"] == [0, 40]
     for name in ("v4_poll/port", "v4_select/selectors"):
@@ -451,7 +451,7 @@ def test_quick_stream_and_idle_write_their_figures_and_charts(tmp_path: Path) ->
             cell = result["levels"][level]
             assert cell["p50_ms"] > 0 and 0 <= cell["idle_cpu"] < 1
     table = done.stdout.decode()
-    assert "stream: 64 persistent connections" in table and "KiB/conn" in table
+    assert "stream: 16 persistent connections" in table and "KiB/conn" in table
     pngs = sorted(charts.glob("*.png"))
     assert [p.name for p in pngs] == ["idle-latency.png", "idle-memory.png", "stream.png"]
     assert all(p.read_bytes().startswith(b"\x89PNG") for p in pngs)

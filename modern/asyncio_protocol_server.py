@@ -116,22 +116,23 @@ async def serve(listener: socket.socket, conversation: common.Conversation,
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    loop.set_exception_handler(asyncio_server.log_loop_error)
-    server = await loop.create_server(lambda: Connection(state), sock=listener,
-                                      backlog=asyncio_server.backlog_for(loop))
-    asyncio_server.restore_backlog(listener, loop)
-    events.listening(listener.getsockname())
-    await stop.wait()
-    server.close()
-    if state.connections:
-        state.all_closed.clear()
-        # Each close reports its disconnection from connection_lost.
-        for connection in list(state.connections):
-            assert connection.transport is not None
-            connection.transport.close()
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(state.all_closed.wait(), common.SEND_TIMEOUT)
-    await server.wait_closed()
+    with common.BURSTS.kept_by_loop(loop.call_later):
+        loop.set_exception_handler(asyncio_server.log_loop_error)
+        server = await loop.create_server(lambda: Connection(state), sock=listener,
+                                          backlog=asyncio_server.backlog_for(loop))
+        asyncio_server.restore_backlog(listener, loop)
+        events.listening(listener.getsockname())
+        await stop.wait()
+        server.close()
+        if state.connections:
+            state.all_closed.clear()
+            # Each close reports its disconnection from connection_lost.
+            for connection in list(state.connections):
+                assert connection.transport is not None
+                connection.transport.close()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(state.all_closed.wait(), common.SEND_TIMEOUT)
+        await server.wait_closed()
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -151,27 +151,28 @@ async def serve(listener: socket.socket, conversation: common.Conversation,
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    loop.set_exception_handler(log_loop_error)
-    if hasattr(asyncio, "eager_task_factory") and isinstance(loop, asyncio.BaseEventLoop):
-        # Python 3.12+: each connection's task runs at once, from the
-        # accept callback, up to its first read, without a trip through the
-        # loop's ready queue.  asyncio's own loop only: uvloop 0.23 passes
-        # the factory an eager_start that 3.13.0's does not take.
-        loop.set_task_factory(asyncio.eager_task_factory)
-    # start_server listens again, with the backlog it is given.
-    server = await asyncio.start_server(accepted, sock=listener, limit=common.RECV_SIZE,
-                                        backlog=backlog_for(loop))
-    restore_backlog(listener, loop)
-    await stop.wait()
-    server.close()
-    # Closing a transport ends its handler's read as if the peer had closed, so
-    # every handler finishes normally and reports its disconnection.  (Since
-    # Python 3.12, wait_closed() also waits for them.)
-    for writer in connections.values():
-        writer.close()
-    if connections:
-        await asyncio.wait(list(connections), timeout=common.SEND_TIMEOUT)
-    await server.wait_closed()
+    with common.BURSTS.kept_by_loop(loop.call_later):
+        loop.set_exception_handler(log_loop_error)
+        if hasattr(asyncio, "eager_task_factory") and isinstance(loop, asyncio.BaseEventLoop):
+            # Python 3.12+: each connection's task runs at once, from the
+            # accept callback, up to its first read, without a trip through the
+            # loop's ready queue.  asyncio's own loop only: uvloop 0.23 passes
+            # the factory an eager_start that 3.13.0's does not take.
+            loop.set_task_factory(asyncio.eager_task_factory)
+        # start_server listens again, with the backlog it is given.
+        server = await asyncio.start_server(accepted, sock=listener, limit=common.RECV_SIZE,
+                                            backlog=backlog_for(loop))
+        restore_backlog(listener, loop)
+        await stop.wait()
+        server.close()
+        # Closing a transport ends its handler's read as if the peer had closed, so
+        # every handler finishes normally and reports its disconnection.  (Since
+        # Python 3.12, wait_closed() also waits for them.)
+        for writer in connections.values():
+            writer.close()
+        if connections:
+            await asyncio.wait(list(connections), timeout=common.SEND_TIMEOUT)
+        await server.wait_closed()
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -172,7 +172,9 @@ class Bursts:
     the end of the interval the count is one line, ``refused 168 more
     connections in the last 1.0 s: at --max-connections 32``, after which a
     new interval begins if there was any.  A flood costs a line a second; a
-    lone event, one line.  A timer thread writes the counts as they fall due.
+    lone event, one line.  A timer thread writes the counts as they fall due,
+    unless the process's event loop keeps the time (:meth:`kept_by_loop`): a
+    server of one thread should not start a second one to write its log.
 
     A process forked per connection lives too briefly to sum anything up:
     after :meth:`relay_children`, such children send their diagnostics through
@@ -183,7 +185,8 @@ class Bursts:
         self.interval = interval
         self._lock = threading.Lock()
         self._bursts: dict[tuple[str, str], _Burst] = {}
-        self._timer: threading.Timer | None = None
+        self._due: float | None = None           # when the next count falls due
+        self._call_later: Callable[[float, Callable[[], None]], object] | None = _thread_timer
         self._from_children: int | None = None   # the pipe's read end, in the parent
         self._to_parent: int | None = None       # its write end
         self._relaying = False                   # in a child: send, do not write
@@ -199,11 +202,59 @@ class Bursts:
     def _forget(self) -> None:
         self._lock = threading.Lock()
         self._bursts = {}
-        self._timer = None
+        self._due = None
         if self._from_children is not None:
             os.close(self._from_children)
             self._from_children = None
             self._relaying = True
+
+    @contextlib.contextmanager
+    def kept_by_loop(self, call_later: Callable[[float, Callable[[], None]], object] | None = None
+                     ) -> Iterator[None]:
+        """While in it, the event loop writes the counts, not a timer thread.
+
+        With ``call_later`` (an asyncio loop's), the counts are scheduled on
+        it; without, the loop waits at most :meth:`due` and calls :meth:`tick`
+        on every turn.  On the way out, a timer thread takes over what is due.
+        """
+        self._call_later = call_later
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._call_later = _thread_timer
+                if self._due is not None:
+                    self._schedule(max(0.0, self._due - time.monotonic()))
+
+    def due(self) -> float | None:
+        """Seconds until a count falls due (never less than 0); None: none is
+        pending, or a timer writes them."""
+        if self._due is None or self._call_later is not None:
+            return None
+        return max(0.0, self._due - time.monotonic())
+
+    def tick(self) -> None:
+        """Write the counts that have fallen due, if any."""
+        if self._due is not None and time.monotonic() >= self._due:
+            self._tick()
+
+    def _tick(self) -> None:
+        # What a timer calls: a timer may fire a little early (asyncio's by up
+        # to its clock's resolution), so what is not due yet is scheduled again.
+        with self._lock:
+            self._due = None
+            now = time.monotonic()
+            for key, burst in list(self._bursts.items()):
+                if burst.started + self.interval > now:
+                    continue
+                if burst.silent:
+                    self._write_count(burst, self.interval)
+                    self._bursts[key] = _Burst(burst.tally, burst.reason, now)
+                else:
+                    del self._bursts[key]
+            if self._bursts:
+                first = min(burst.started for burst in self._bursts.values())
+                self._schedule(max(0.0, first + self.interval - now))
 
     def relay_children(self) -> None:
         """Have the processes forked from now on send their diagnostics to this
@@ -259,29 +310,14 @@ class Bursts:
                 return
             self._bursts[tally, reason] = _Burst(tally, reason, time.monotonic())
             _write_line(line)
-            if self._timer is None:
+            if self._due is None:
                 self._schedule(self.interval)
 
     def _schedule(self, delay: float) -> None:
-        self._timer = threading.Timer(delay, self._tick)
-        self._timer.daemon = True
-        self._timer.start()
-
-    def _tick(self) -> None:
-        with self._lock:
-            self._timer = None
-            now = time.monotonic()
-            for key, burst in list(self._bursts.items()):
-                if burst.started + self.interval > now:
-                    continue
-                if burst.silent:
-                    self._write_count(burst, self.interval)
-                    self._bursts[key] = _Burst(burst.tally, burst.reason, now)
-                else:
-                    del self._bursts[key]
-            if self._bursts:
-                first = min(burst.started for burst in self._bursts.values())
-                self._schedule(max(0.0, first + self.interval - now))
+        """The next count falls due in ``delay`` seconds (the lock is held)."""
+        self._due = time.monotonic() + delay
+        if self._call_later is not None:
+            self._call_later(delay, self._tick)
 
     def flush(self) -> None:
         """Write every count not yet written (on the way out)."""
@@ -292,11 +328,19 @@ class Bursts:
                 if burst.silent:
                     self._write_count(burst, now - burst.started)
             self._bursts.clear()
+            self._due = None
 
     @staticmethod
     def _write_count(burst: _Burst, seconds: float) -> None:
         _write_line(f"{burst.tally.format(count=burst.silent)} in the last {seconds:.1f} s: "
                     f"{burst.reason}")
+
+
+def _thread_timer(delay: float, callback: Callable[[], None]) -> threading.Timer:
+    timer = threading.Timer(delay, callback)
+    timer.daemon = True
+    timer.start()
+    return timer
 
 
 BURSTS = Bursts()
@@ -448,11 +492,14 @@ class Limits:
         self._last_seen.pop(key, None)
 
     def wait(self) -> float | None:
-        """Seconds until the next connection expires; None: no need to wake."""
+        """Seconds a loop may wait: until the next connection expires, or the
+        next count of a burst falls due (:meth:`Bursts.due`); None: no need to wake."""
+        due = BURSTS.due()
         if self.idle_timeout is None or not self._last_seen:
-            return None
+            return due
         oldest = next(iter(self._last_seen.values()))
-        return max(0.0, oldest + self.idle_timeout - time.monotonic())
+        expires = max(0.0, oldest + self.idle_timeout - time.monotonic())
+        return expires if due is None else min(due, expires)
 
     def expired(self) -> list[Any]:
         """The connections idle for longer than the timeout, now forgotten."""

@@ -44,7 +44,7 @@ def serve(listener: socket.socket, events: common.Events, limits: common.Limits)
     poller = poll()
     poller.register(listener, POLLIN)
     peers: dict[int, tuple[socket.socket, Any]] = {}
-    with common.StopSignals() as stop:
+    with common.StopSignals() as stop, common.BURSTS.kept_by_loop():
         poller.register(stop, POLLIN)
         try:
             while True:
@@ -61,6 +61,7 @@ def serve(listener: socket.socket, events: common.Events, limits: common.Limits)
                 for fd in limits.expired():
                     common.log(f"{common.format_address(peers[fd][1])}: idle, closing")
                     hang_up(fd, poller, peers, events, limits)
+                common.BURSTS.tick()
         finally:
             for sock, address in peers.values():
                 sock.close()

@@ -43,7 +43,7 @@ def serve(listener: socket.socket, events: common.Events, limits: common.Limits)
     """Greet each client, then report what it sends until it goes."""
     listener.setblocking(False)
     peers: dict[socket.socket, Any] = {}
-    with common.StopSignals() as stop:
+    with common.StopSignals() as stop, common.BURSTS.kept_by_loop():
         try:
             while True:
                 watched: list[Any] = [listener, stop, *peers]
@@ -59,6 +59,7 @@ def serve(listener: socket.socket, events: common.Events, limits: common.Limits)
                 for sock in limits.expired():
                     common.log(f"{common.format_address(peers[sock])}: idle, closing")
                     hang_up(sock, peers, events, limits)
+                common.BURSTS.tick()
         finally:
             for sock, address in peers.items():
                 sock.close()

@@ -30,7 +30,8 @@ def serve(listener: socket.socket, conversation: common.Conversation,
           events: common.Events, limits: common.Limits) -> None:
     """Greet each client, then hang up or report what it sends until it goes."""
     listener.setblocking(False)
-    with selectors.DefaultSelector() as selector, common.StopSignals() as stop:
+    with (selectors.DefaultSelector() as selector, common.StopSignals() as stop,
+          common.BURSTS.kept_by_loop()):
         selector.register(listener, selectors.EVENT_READ)
         selector.register(stop, selectors.EVENT_READ)
         try:
@@ -47,6 +48,7 @@ def serve(listener: socket.socket, conversation: common.Conversation,
                     key = selector.get_key(sock)
                     common.log(f"{common.format_address(key.data)}: idle, closing")
                     hang_up(key, selector, events, limits)
+                common.BURSTS.tick()
         finally:
             selector.unregister(stop)
             for key in list(selector.get_map().values()):

@@ -324,6 +324,10 @@ def test_a_flood_beyond_the_limit_is_logged_as_a_count_a_second(command: list[st
         # From the first refusal to the count of the last, as the server saw them.
         seconds = time.monotonic() - started
         logged = server.stderr.splitlines()
+        if command in HOLDERS and os.path.exists("/proc/self/task"):
+            # Their event loop writes the counts: no timer thread beside it
+            # to take the GIL from the loop while a count is due.
+            assert server.threads() == 1
         held[0].sendall(b"still here")
         address = f"127.0.0.1:{held[0].getsockname()[1]}"
         assert has_line(server, f"received {address} b'still here'".encode())
@@ -363,10 +367,24 @@ def test_a_storm_of_resets_is_logged_as_a_count_a_second(module: str, connection
     assert "Traceback" not in server.stderr
 
 
+def refuse(bursts: Bursts, *ports: int) -> None:
+    for port in ports:
+        bursts.note(f"refused 127.0.0.1:{port}: full", "refused {count} more connections", "full")
+
+
+def written_by_a_timer(capsys: pytest.CaptureFixture[str]) -> list[str]:
+    """Standard error's lines once a count is written (or WAIT is over)."""
+    written = ""
+    deadline = time.monotonic() + WAIT
+    while "more" not in written and time.monotonic() < deadline:
+        written += capsys.readouterr().err
+        time.sleep(0.05)  # polls the captured output; the timer is what is waited for
+    return written.splitlines()
+
+
 def test_bursts_name_the_first_then_count_the_rest(capsys: pytest.CaptureFixture[str]) -> None:
     bursts = Bursts(interval=60.0)
-    for port in (1, 2, 3):
-        bursts.note(f"refused 127.0.0.1:{port}: full", "refused {count} more connections", "full")
+    refuse(bursts, 1, 2, 3)
     bursts.note("127.0.0.1:4: reset", "{count} more connections", "reset")
     assert capsys.readouterr().err.splitlines() == ["refused 127.0.0.1:1: full",
                                                     "127.0.0.1:4: reset"]
@@ -377,16 +395,43 @@ def test_bursts_name_the_first_then_count_the_rest(capsys: pytest.CaptureFixture
 
 def test_bursts_write_the_count_when_the_interval_ends(capsys: pytest.CaptureFixture[str]
                                                        ) -> None:
-    bursts = Bursts()
-    for port in (1, 2):
-        bursts.note(f"refused 127.0.0.1:{port}: full", "refused {count} more connections", "full")
-    written = ""
-    deadline = time.monotonic() + WAIT
-    while "more" not in written and time.monotonic() < deadline:
-        written += capsys.readouterr().err
-        time.sleep(0.05)  # polls the captured output; the timer is what is waited for
-    assert written.splitlines() == ["refused 127.0.0.1:1: full",
-                                    "refused 1 more connections in the last 1.0 s: full"]
+    refuse(Bursts(), 1, 2)
+    assert written_by_a_timer(capsys) == ["refused 127.0.0.1:1: full",
+                                          "refused 1 more connections in the last 1.0 s: full"]
+
+
+def test_bursts_kept_by_a_loop_are_written_when_it_ticks(capsys: pytest.CaptureFixture[str]
+                                                         ) -> None:
+    bursts = Bursts(interval=0.0)  # every count is due at once
+    threads = threading.active_count()
+    with bursts.kept_by_loop():
+        assert bursts.due() is None
+        refuse(bursts, 1, 2, 3)
+        assert bursts.due() == 0.0
+        assert threading.active_count() == threads, "a timer thread was started"
+        assert capsys.readouterr().err == "refused 127.0.0.1:1: full\n"
+        bursts.tick()
+        assert capsys.readouterr().err == "refused 2 more connections in the last 0.0 s: full\n"
+
+
+def test_bursts_not_yet_due_wait_for_the_loop(capsys: pytest.CaptureFixture[str]) -> None:
+    bursts = Bursts(interval=60.0)
+    with bursts.kept_by_loop():
+        refuse(bursts, 1, 2)
+        due = bursts.due()
+        assert due is not None and 59.0 < due <= 60.0
+        bursts.tick()
+        assert capsys.readouterr().err == "refused 127.0.0.1:1: full\n"
+        bursts.flush()
+    assert capsys.readouterr().err.startswith("refused 1 more connections in the last ")
+
+
+def test_bursts_left_by_their_loop_go_to_a_timer(capsys: pytest.CaptureFixture[str]) -> None:
+    bursts = Bursts(interval=0.0)
+    with bursts.kept_by_loop():
+        refuse(bursts, 1, 2)
+    assert written_by_a_timer(capsys) == ["refused 127.0.0.1:1: full",
+                                          "refused 1 more connections in the last 0.0 s: full"]
 
 
 QUEUED = 150  # more than asyncio's default backlog of 100, far fewer than SOMAXCONN

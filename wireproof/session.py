@@ -30,7 +30,9 @@ LIMIT_NOFILE = ("import os, resource, sys; n = int(sys.argv[1]); "
                 "os.execvp(sys.argv[2], sys.argv[2:])")
 
 
-# The longest any wait for events may take while the server keeps printing.
+# How long a wait for events may go without a new output line from the server,
+# and the longest it may take while the server keeps printing.
+SILENCE = WAIT
 PROGRESS_CAP = 8 * WAIT
 
 
@@ -309,8 +311,17 @@ class Session:
         cap = time.monotonic() + PROGRESS_CAP
         while True:
             seen = len(proc.lines)
-            if (proc.wait_until(check) or len(proc.lines) == seen
-                    or time.monotonic() > cap):
+            if proc.wait_until(check, SILENCE):
+                break
+            # Said in the transcript: its last lines are stamped when they
+            # were read, which can be long before the wait gave up.
+            if len(proc.lines) == seen:
+                self.note(f"no new output line for {SILENCE:g} s "
+                          f"({len(proc.lines)} lines in all): waited long enough")
+                break
+            if time.monotonic() > cap:
+                self.note(f"still making progress after {PROGRESS_CAP:g} s in all: "
+                          "waited long enough")
                 break
         if not result or not result[0]:
             result[:] = [ready(self.events())]

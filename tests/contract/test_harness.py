@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import socket
 import struct
+import sys
 import threading
 import time
 from collections.abc import Iterator
 
 import pytest
 
-from wireproof.implementation import target
+from wireproof.implementation import Implementation, target
 from wireproof.procs import WAIT
 from wireproof.session import Conn, ContractFailure, Session
 
@@ -62,3 +63,36 @@ def test_shutdown_of_a_reset_connection_is_a_contract_failure(
         conn.shutdown_write()
     assert "shuts down" in failure.value.what
     assert "ENOTCONN" in failure.value.observed or "not connected" in failure.value.observed
+
+
+# A server that says it listens and that a client connected, then prints
+# nothing more for as long as it lives (bounded: the session kills it).
+FALLS_SILENT = ("import socket, sys, time\n"
+                "s = socket.create_server(('127.0.0.1', 0))\n"
+                "print('listening on 127.0.0.1:%d' % s.getsockname()[1], flush=True)\n"
+                "c, a = s.accept()\n"
+                "print('connected %s:%d' % a, flush=True)\n"
+                "time.sleep(float(sys.argv[1]))\n")
+
+
+@pytest.mark.parametrize(("lives", "why"), [
+    (60.0, "no new output line for 0.5 s (2 lines in all): waited long enough"),
+    (0.0, None)])
+def test_a_wait_that_gives_up_says_why(monkeypatch: pytest.MonkeyPatch, lives: float,
+                                       why: str | None) -> None:
+    monkeypatch.setattr("wireproof.session.SILENCE", 0.5)
+    impl = Implementation("falls_silent", "v4_select", False,
+                          lambda host, port: [sys.executable, "-c", FALLS_SILENT, str(lives)])
+    session = Session(impl)
+    try:
+        conn = session.connect()
+        session.expect_event("connected", conn)
+        with pytest.raises(ContractFailure) as failure:
+            session.expect_event("disconnected", conn)
+    finally:
+        session.close()
+    if why is None:  # it exited: the verdict says so
+        assert "the server exited with status 0" in failure.value.observed
+        assert not any("waited long enough" in line for line in session.transcript)
+    else:
+        assert session.transcript[-1].endswith(why), session.transcript

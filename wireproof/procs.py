@@ -7,6 +7,7 @@ full pipe.  Only processes started here are ever signalled, by their own PID.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -208,6 +209,51 @@ def listen_queues(port: int) -> list[int] | None:
                 # For a listener, rx_queue is the accept queue's length.
                 queues.append(int(fields[4].split(":")[1], 16))
     return queues
+
+
+def _hex_address(address: tuple[str, int]) -> str | None:
+    """``address`` as /proc/net/tcp spells it (IPv4 only)."""
+    try:
+        packed = socket.inet_aton(address[0])
+    except OSError:
+        return None
+    return f"{int.from_bytes(packed, 'little'):08X}:{address[1]:04X}"
+
+
+class SocketQueues:
+    """What every IPv4 TCP socket has queued, read once from /proc/net/tcp:
+    ``queues[local, remote]`` is the bytes in its send queue (not yet
+    acknowledged) and in its receive queue (not yet read); empty without it."""
+
+    def __init__(self) -> None:
+        self._rows: dict[tuple[str, str], tuple[int, int]] = {}
+        try:
+            rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
+        except OSError:
+            return
+        for row in rows:
+            fields = row.split()
+            sent, received = fields[4].split(":")
+            self._rows[fields[1], fields[2]] = int(sent, 16), int(received, 16)
+
+    def __getitem__(self, ends: tuple[tuple[str, int], tuple[str, int]]
+                    ) -> tuple[int, int] | None:
+        local, remote = map(_hex_address, ends)
+        return self._rows.get((local, remote)) if local and remote else None
+
+
+def doing(pid: int) -> str:
+    """What each thread of ``pid`` is doing, for a transcript: its state and
+    where in the kernel it waits (``S in anon_pipe_write``); "" if gone."""
+    threads = []
+    with contextlib.suppress(OSError):
+        for tid in sorted(os.listdir(f"/proc/{pid}/task"), key=int):
+            with contextlib.suppress(OSError):
+                state = Path(f"/proc/{pid}/task/{tid}/stat").read_text()
+                where = Path(f"/proc/{pid}/task/{tid}/wchan").read_text().strip()
+                letter = state.rpartition(")")[2].split()[0]
+                threads.append(f"{letter} in {where}" if where not in ("", "0") else letter)
+    return ", ".join(threads)
 
 
 def tree(pid: int) -> list[int]:

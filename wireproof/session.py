@@ -22,7 +22,7 @@ from modern.common import format_address
 from wireproof.events import Address, Event, parse_legacy, parse_modern, printed_matches
 from wireproof.implementation import Implementation
 from wireproof.originals import CONVERSATIONS
-from wireproof.procs import WAIT, Proc, listen_queues
+from wireproof.procs import WAIT, Proc, SocketQueues, doing, listen_queues
 
 # Runs a command with RLIMIT_NOFILE set to argv[1]: python -c LIMIT_NOFILE N CMD...
 LIMIT_NOFILE = ("import os, resource, sys; n = int(sys.argv[1]); "
@@ -34,6 +34,8 @@ LIMIT_NOFILE = ("import os, resource, sys; n = int(sys.argv[1]); "
 # and the longest it may take while the server keeps printing.
 SILENCE = WAIT
 PROGRESS_CAP = 8 * WAIT
+# How many connections a stalled wait describes (load cases hold a thousand).
+STALL_CONNECTIONS = 10
 
 
 class ContractFailure(AssertionError):
@@ -318,6 +320,7 @@ class Session:
             if len(proc.lines) == seen:
                 self.note(f"no new output line for {SILENCE:g} s "
                           f"({len(proc.lines)} lines in all): waited long enough")
+                self.note_stall()
                 break
             if time.monotonic() > cap:
                 self.note(f"still making progress after {PROGRESS_CAP:g} s in all: "
@@ -330,6 +333,19 @@ class Session:
             status = "" if proc.alive() else f"; the server exited with status {proc.wait()}"
             raise ContractFailure(what, expected, f"events {observed}{status}")
         return result[0]
+
+    def note_stall(self) -> None:
+        """What the server and each connection are doing, from /proc: where a
+        silent server waits, and what is queued between it and its clients."""
+        if self.proc is None:
+            return
+        self.note(f"server pid {self.proc.pid}: {doing(self.proc.pid) or 'gone'}")
+        queues, server = SocketQueues(), (self.host, self.port)
+        for conn in self.conns[:STALL_CONNECTIONS]:
+            ours, theirs = queues[conn.address, server], queues[server, conn.address]
+            if ours is not None and theirs is not None:
+                self.note(f"{conn.label}: {ours[0]} bytes sent, not yet acknowledged; "
+                          f"{theirs[1]} in the server's receive queue, not yet read")
 
     def wait_accept_queue_drained(self) -> None:
         """Wait until no connection waits in the server's accept queue: it has

@@ -87,6 +87,7 @@ def test_a_wait_that_gives_up_says_why(monkeypatch: pytest.MonkeyPatch, lives: f
     try:
         conn = session.connect()
         session.expect_event("connected", conn)
+        conn.send(b"x" * 1000)  # never read
         with pytest.raises(ContractFailure) as failure:
             session.expect_event("disconnected", conn)
     finally:
@@ -95,4 +96,11 @@ def test_a_wait_that_gives_up_says_why(monkeypatch: pytest.MonkeyPatch, lives: f
         assert "the server exited with status 0" in failure.value.observed
         assert not any("waited long enough" in line for line in session.transcript)
     else:
-        assert session.transcript[-1].endswith(why), session.transcript
+        gave_up = next(i for i, line in enumerate(session.transcript) if "waited long" in line)
+        assert session.transcript[gave_up].endswith(why), session.transcript
+        # Then where it waits (asleep), and what is queued between them: the
+        # 1000 bytes it never read.
+        assert ": S" in session.transcript[gave_up + 1], session.transcript
+        assert session.transcript[gave_up + 2].endswith(
+            "client1: 0 bytes sent, not yet acknowledged; 1000 in the server's receive queue, "
+            "not yet read"), session.transcript

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 # The bound on any single wait for a process or a socket.  Generous: these
@@ -162,6 +162,11 @@ class Proc:
         """PIDs of this process's children that exited and were not reaped (Linux)."""
         return [pid for pid, state in self.children().items() if state == "Z"]
 
+    @property
+    def reader_id(self) -> int | None:
+        """The thread ID of this process's reader of the child's standard output."""
+        return self._readers[0].native_id
+
     def busy_seconds(self) -> dict[int, float]:
         """Time each process of the tree (this one, its children and theirs)
         has spent running or waiting to run, so far, by PID (Linux).
@@ -302,34 +307,49 @@ def _scan_descendants(pid: int) -> list[int]:
     return found
 
 
-def _busy(pid: int) -> float:
-    total = 0
+def _schedstat(pid: int, tids: Iterable[int] | None = None) -> tuple[float, float]:
+    """Seconds the threads of ``pid`` (all, or those of ``tids``) have spent
+    on a CPU and runnable waiting for one, so far (Linux); 0.0 where gone."""
+    running = waiting = 0
     try:
-        tasks = os.listdir(f"/proc/{pid}/task")
+        tasks = os.listdir(f"/proc/{pid}/task") if tids is None else list(map(str, tids))
     except OSError:
-        return 0.0
+        return 0.0, 0.0
     for tid in tasks:
         try:
             stat = Path(f"/proc/{pid}/task/{tid}/schedstat").read_text()
         except OSError:  # the thread ended meanwhile
             continue
-        on_cpu, waiting, _ = stat.split()
-        total += int(on_cpu) + int(waiting)
-    return total / 1e9
+        on_cpu, runnable, _ = stat.split()
+        running += int(on_cpu)
+        waiting += int(runnable)
+    return running / 1e9, waiting / 1e9
+
+
+def _busy(pid: int) -> float:
+    return sum(_schedstat(pid))
+
+
+def waited_to_run(pid: int, tids: Iterable[int] | None = None) -> float:
+    """Seconds the threads of ``pid`` (all, or those of ``tids``) have spent
+    runnable, waiting for a CPU: what a busy machine adds to any latency that
+    goes through them (Linux; 0.0 without /proc)."""
+    return _schedstat(pid, tids)[1]
 
 
 _SYSCALLS = os.uname().machine == "x86_64" and os.path.exists("/proc/self/syscall")
 
 
-def asleep(pid: int) -> bool | None:
-    """Whether every thread of process ``pid`` sleeps in one of the WAITING
-    system calls; None where that cannot be told (not x86-64 Linux), False
-    for a process that is gone.  A thread woken (by a connection, a signal)
-    is runnable from then on, so one seen asleep has no work pending."""
+def asleep(pid: int, tids: Iterable[int] | None = None) -> bool | None:
+    """Whether every thread of process ``pid`` (or those of ``tids``) sleeps in
+    one of the WAITING system calls; None where that cannot be told (not
+    x86-64 Linux), False for a process that is gone.  A thread woken (by a
+    connection, a signal) is runnable from then on, so one seen asleep has no
+    work pending."""
     if not _SYSCALLS:
         return None
     try:
-        for tid in os.listdir(f"/proc/{pid}/task"):
+        for tid in os.listdir(f"/proc/{pid}/task") if tids is None else tids:
             state = Path(f"/proc/{pid}/task/{tid}/stat").read_text()
             call = Path(f"/proc/{pid}/task/{tid}/syscall").read_text().split()[0]
             if state.rpartition(")")[2].split()[0] != "S" or not call.isdigit() \

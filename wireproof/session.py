@@ -79,12 +79,50 @@ def readable(sock: socket.socket, timeout: float) -> bool:
     return bool(poller.poll(max(0, math.ceil(timeout * 1000))))
 
 
+def connect_from_a_new_port(host: str, port: int, used: set[int]) -> socket.socket:
+    """A connection to ``host``:``port`` from a local port not in ``used``
+    (then added to it); each of the host's addresses in turn, as
+    ``socket.create_connection`` tries them.
+
+    A reset frees its port at once (SO_LINGER 0 leaves no TIME_WAIT), and the
+    kernel may hand it to a later connection: in load.reset_storm, storm155
+    came from storm15's port, and the events of one address were two
+    connections'.  So each socket is bound before it connects, and one given
+    a port already used stays bound, kept from the next bind, until a new
+    port comes up.
+    """
+    error: OSError | None = None
+    for family, kind, proto, _, address in socket.getaddrinfo(host, port,
+                                                              type=socket.SOCK_STREAM):
+        held: list[socket.socket] = []
+        try:
+            while True:
+                sock = socket.socket(family, kind, proto)
+                held.append(sock)
+                sock.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", 0))
+                if sock.getsockname()[1] not in used:
+                    break
+            sock.settimeout(WAIT)
+            sock.connect(address)
+        except OSError as exc:
+            error = exc
+            if held:
+                held[-1].close()
+            continue
+        finally:
+            for other in held[:-1]:  # the ports already used, kept bound until now
+                other.close()
+        used.add(sock.getsockname()[1])
+        return sock
+    raise error or OSError(f"no address for {host}")
+
+
 class Conn:
     """A client connection that records what it sends and receives."""
 
     def __init__(self, session: Session, label: str) -> None:
         self.session, self.label = session, label
-        self.sock = socket.create_connection((session.host, session.port), timeout=WAIT)
+        self.sock = connect_from_a_new_port(session.host, session.port, session.ports)
         self.address: Address = self.sock.getsockname()[:2]
         self.first_event = len(session.events()) if session.has_events else 0
         session.note(f"{label} connected from {format_address(self.address)}")
@@ -212,6 +250,7 @@ class Session:
         self._parsed = 0
         self._events: list[Event] = []
         self.conns: list[Conn] = []
+        self.ports: set[int] = set()   # the local ports its connections came from
         if target is not None:
             self.host, self.port = target
             return

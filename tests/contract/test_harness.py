@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import struct
 import sys
@@ -13,7 +14,7 @@ import pytest
 
 from wireproof.implementation import Implementation, target
 from wireproof.procs import WAIT
-from wireproof.session import Conn, ContractFailure, Session
+from wireproof.session import Conn, ContractFailure, Session, connect_from_a_new_port
 
 
 @pytest.fixture
@@ -104,3 +105,42 @@ def test_a_wait_that_gives_up_says_why(monkeypatch: pytest.MonkeyPatch, lives: f
         assert session.transcript[gave_up + 2].endswith(
             "client1: 0 bytes sent, not yet acknowledged; 1000 in the server's receive queue, "
             "not yet read"), session.transcript
+
+
+class UsedAtFirst(set[int]):
+    """Ports of which the first ``n`` asked about count as used."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.n, self.asked = n, []
+
+    def __contains__(self, port: object) -> bool:
+        self.asked.append(port)
+        return len(self.asked) <= self.n or super().__contains__(port)
+
+
+def test_a_connection_never_comes_from_a_port_the_session_used() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        used = UsedAtFirst(2)
+        descriptors = len(os.listdir("/proc/self/fd")) if os.path.exists("/proc/self/fd") else 0
+        with connect_from_a_new_port("127.0.0.1", listener.getsockname()[1], used) as conn:
+            port = conn.getsockname()[1]
+            # The two ports taken for used were kept bound, so each bind got
+            # another: the connection comes from the third, now used too.
+            assert len(set(used.asked)) == 3 and used.asked[-1] == port
+            assert port in used
+            accepted, peer = listener.accept()
+            accepted.close()
+            assert peer[1] == port
+        # And the two it held are closed again.
+        if descriptors:
+            assert len(os.listdir("/proc/self/fd")) == descriptors
+
+
+def test_a_reset_storm_comes_from_as_many_ports() -> None:
+    with socket.create_server(("127.0.0.1", 0), backlog=256) as listener:
+        session = Session(target("v4_select"), target=listener.getsockname()[:2])
+        for i in range(200):
+            session.connect(f"storm{i}").reset()
+        assert len({conn.address for conn in session.conns}) == 200
+        session.close()

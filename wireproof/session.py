@@ -9,13 +9,16 @@ raises :class:`ContractFailure` with Expected and Observed.
 from __future__ import annotations
 
 import contextlib
+import errno
 import math
+import random
 import select
 import socket
 import struct
 import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from modern.common import format_address
@@ -79,40 +82,69 @@ def readable(sock: socket.socket, timeout: float) -> bool:
     return bool(poller.poll(max(0, math.ceil(timeout * 1000))))
 
 
-def connect_from_a_new_port(host: str, port: int, used: set[int]) -> socket.socket:
-    """A connection to ``host``:``port`` from a local port not in ``used``
-    (then added to it); each of the host's addresses in turn, as
-    ``socket.create_connection`` tries them.
+def _ephemeral_low() -> int:
+    """Where the kernel's range of ephemeral ports starts (Linux; 32768, its
+    default, elsewhere: macOS and Windows start higher still)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+# The ports the harness's connections come from: below the ephemeral range,
+# so that no port the kernel hands out (to a bind to port 0, to a connect)
+# is one of them.  A server told a free port by ``{port}`` (wireproof diff,
+# an original that takes --port) then cannot find it taken by one of them.
+CLIENT_PORTS = range(max(1024, _ephemeral_low() - 16384), max(2048, _ephemeral_low()))
+
+
+class LocalPorts:
+    """The local ports of one session's connections: each a new one.
 
     A reset frees its port at once (SO_LINGER 0 leaves no TIME_WAIT), and the
     kernel may hand it to a later connection: in load.reset_storm, storm155
     came from storm15's port, and the events of one address were two
-    connections'.  So each socket is bound before it connects, and one given
-    a port already used stays bound, kept from the next bind, until a new
-    port comes up.
+    connections'.  So each socket is bound, before it connects, to the next
+    port of CLIENT_PORTS this session has not used and nobody holds.
     """
+
+    def __init__(self) -> None:
+        self.used: set[int] = set()
+        self._next = random.randrange(len(CLIENT_PORTS))
+
+    def bind(self, sock: socket.socket) -> None:
+        anywhere = "::" if sock.family == socket.AF_INET6 else "0.0.0.0"
+        for _ in range(len(CLIENT_PORTS)):
+            port = CLIENT_PORTS[self._next % len(CLIENT_PORTS)]
+            self._next += 1
+            if port in self.used:
+                continue
+            try:
+                sock.bind((anywhere, port))
+            except OSError as exc:
+                if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                    continue  # someone else's, or in TIME_WAIT
+                raise
+            self.used.add(port)
+            return
+        raise OSError(errno.EADDRNOTAVAIL, "every local port below the ephemeral range is taken")
+
+
+def connect_from(ports: LocalPorts, host: str, port: int) -> socket.socket:
+    """A connection to ``host``:``port`` from a new port of ``ports``; each of
+    the host's addresses in turn, as ``socket.create_connection`` tries them."""
     error: OSError | None = None
     for family, kind, proto, _, address in socket.getaddrinfo(host, port,
                                                               type=socket.SOCK_STREAM):
-        held: list[socket.socket] = []
+        sock = socket.socket(family, kind, proto)
         try:
-            while True:
-                sock = socket.socket(family, kind, proto)
-                held.append(sock)
-                sock.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", 0))
-                if sock.getsockname()[1] not in used:
-                    break
+            ports.bind(sock)
             sock.settimeout(WAIT)
             sock.connect(address)
         except OSError as exc:
+            sock.close()
             error = exc
-            if held:
-                held[-1].close()
             continue
-        finally:
-            for other in held[:-1]:  # the ports already used, kept bound until now
-                other.close()
-        used.add(sock.getsockname()[1])
         return sock
     raise error or OSError(f"no address for {host}")
 
@@ -122,7 +154,7 @@ class Conn:
 
     def __init__(self, session: Session, label: str) -> None:
         self.session, self.label = session, label
-        self.sock = connect_from_a_new_port(session.host, session.port, session.ports)
+        self.sock = connect_from(session.ports, session.host, session.port)
         self.address: Address = self.sock.getsockname()[:2]
         self.first_event = len(session.events()) if session.has_events else 0
         session.note(f"{label} connected from {format_address(self.address)}")
@@ -250,7 +282,7 @@ class Session:
         self._parsed = 0
         self._events: list[Event] = []
         self.conns: list[Conn] = []
-        self.ports: set[int] = set()   # the local ports its connections came from
+        self.ports = LocalPorts()   # the local ports its connections come from
         if target is not None:
             self.host, self.port = target
             return

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import contextlib
 import socket
 import struct
 import sys
@@ -14,7 +14,14 @@ import pytest
 
 from wireproof.implementation import Implementation, target
 from wireproof.procs import WAIT
-from wireproof.session import Conn, ContractFailure, Session, connect_from_a_new_port
+from wireproof.session import (
+    CLIENT_PORTS,
+    Conn,
+    ContractFailure,
+    LocalPorts,
+    Session,
+    connect_from,
+)
 
 
 @pytest.fixture
@@ -107,34 +114,23 @@ def test_a_wait_that_gives_up_says_why(monkeypatch: pytest.MonkeyPatch, lives: f
             "not yet read"), session.transcript
 
 
-class UsedAtFirst(set[int]):
-    """Ports of which the first ``n`` asked about count as used."""
-
-    def __init__(self, n: int) -> None:
-        super().__init__()
-        self.n, self.asked = n, []
-
-    def __contains__(self, port: object) -> bool:
-        self.asked.append(port)
-        return len(self.asked) <= self.n or super().__contains__(port)
-
-
-def test_a_connection_never_comes_from_a_port_the_session_used() -> None:
-    with socket.create_server(("127.0.0.1", 0)) as listener:
-        used = UsedAtFirst(2)
-        descriptors = len(os.listdir("/proc/self/fd")) if os.path.exists("/proc/self/fd") else 0
-        with connect_from_a_new_port("127.0.0.1", listener.getsockname()[1], used) as conn:
+def test_a_connection_comes_from_the_next_port_nobody_holds() -> None:
+    ports = LocalPorts()
+    with socket.create_server(("127.0.0.1", 0)) as listener, socket.socket() as other:
+        # The next port is one this session used already, the one after it
+        # another socket holds: the connection comes from the third.
+        start = ports._next
+        used = CLIENT_PORTS[start % len(CLIENT_PORTS)]
+        held = CLIENT_PORTS[(start + 1) % len(CLIENT_PORTS)]
+        ports.used.add(used)
+        with contextlib.suppress(OSError):  # or someone else holds it already
+            other.bind(("0.0.0.0", held))
+        with connect_from(ports, "127.0.0.1", listener.getsockname()[1]) as conn:
             port = conn.getsockname()[1]
-            # The two ports taken for used were kept bound, so each bind got
-            # another: the connection comes from the third, now used too.
-            assert len(set(used.asked)) == 3 and used.asked[-1] == port
-            assert port in used
+            assert port in CLIENT_PORTS and port not in (used, held) and port in ports.used
             accepted, peer = listener.accept()
             accepted.close()
             assert peer[1] == port
-        # And the two it held are closed again.
-        if descriptors:
-            assert len(os.listdir("/proc/self/fd")) == descriptors
 
 
 def test_a_reset_storm_comes_from_as_many_ports() -> None:

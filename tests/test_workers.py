@@ -13,7 +13,7 @@ import pytest
 
 from modern import common
 from modern.common import CONVERSATIONS
-from wireproof.procs import WAIT, Proc, python_module, read_until_close
+from wireproof.procs import WAIT, Proc, asleep, doing, python_module, read_until_close
 
 SERVERS = [
     ["modern.selectors_server", "--like", "v4_select"],
@@ -35,7 +35,14 @@ def start(command: list[str], workers: int = 2) -> tuple[Proc, int, list[int]]:
     server = Proc(python_module(*command, "--port", "0", "--workers", str(workers)))
     port = server.listening()[1]
     assert server.wait_until(lambda: len(server.children()) == workers), server.children()
-    return server, port, sorted(server.children())
+    children = sorted(server.children())
+    # Forked is not started: a worker opens its event loop's descriptors
+    # (asyncio's: an epoll and a socket pair) after the fork, and under load
+    # a count taken before then found 44 descriptors for 40 connections.  A
+    # worker asleep has its loop waiting.
+    assert server.wait_until(lambda: all(asleep(pid) is not False for pid in children)), (
+        {pid: doing(pid) for pid in children})
+    return server, port, children
 
 
 def descriptors(pid: int) -> int:

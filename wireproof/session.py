@@ -95,7 +95,8 @@ def _ephemeral_low() -> int:
 # so that no port the kernel hands out (to a bind to port 0, to a connect)
 # is one of them.  A server told a free port by ``{port}`` (wireproof diff,
 # an original that takes --port) then cannot find it taken by one of them.
-CLIENT_PORTS = range(max(1024, _ephemeral_low() - 16384), max(2048, _ephemeral_low()))
+_EPHEMERAL_LOW = _ephemeral_low()
+CLIENT_PORTS = range(max(1024, _EPHEMERAL_LOW - 16384), max(2048, _EPHEMERAL_LOW))
 
 
 class LocalPorts:

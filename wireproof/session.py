@@ -107,6 +107,15 @@ class LocalPorts:
     came from storm15's port, and the events of one address were two
     connections'.  So each socket is bound, before it connects, to the next
     port of CLIENT_PORTS this session has not used and nobody holds.
+
+    Ports a connection closed first stay in TIME_WAIT for a minute, and a
+    suite under load closes more than CLIENT_PORTS holds in a minute: CI ran
+    out of them.  So every socket binds with SO_REUSEADDR, which lets it take
+    a port whose earlier connections (ours, all with SO_REUSEADDR) are done or
+    go elsewhere; a socket without it (a listener, someone else's) still keeps
+    its port.  Where a TIME_WAIT is to the very address it connects to, the
+    connect fails (EADDRNOTAVAIL) and ``connect_from`` takes the next port,
+    as the kernel's own choice of a port skips such a pair.
     """
 
     def __init__(self) -> None:
@@ -121,6 +130,7 @@ class LocalPorts:
             if port in self.used:
                 continue
             try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 sock.bind((anywhere, port))
             except OSError as exc:
                 if exc.errno in (errno.EADDRINUSE, errno.EACCES):
@@ -137,16 +147,24 @@ def connect_from(ports: LocalPorts, host: str, port: int) -> socket.socket:
     error: OSError | None = None
     for family, kind, proto, _, address in socket.getaddrinfo(host, port,
                                                               type=socket.SOCK_STREAM):
-        sock = socket.socket(family, kind, proto)
-        try:
-            ports.bind(sock)
-            sock.settimeout(WAIT)
-            sock.connect(address)
-        except OSError as exc:
-            sock.close()
-            error = exc
-            continue
-        return sock
+        for _ in range(len(CLIENT_PORTS)):
+            sock = socket.socket(family, kind, proto)
+            try:
+                ports.bind(sock)
+            except OSError as exc:
+                sock.close()
+                error = exc
+                break
+            try:
+                sock.settimeout(WAIT)
+                sock.connect(address)
+            except OSError as exc:
+                sock.close()
+                error = exc
+                if exc.errno == errno.EADDRNOTAVAIL:
+                    continue  # this pair is in TIME_WAIT: the next port
+                break
+            return sock
     raise error or OSError(f"no address for {host}")
 
 

@@ -133,6 +133,49 @@ def test_a_connection_comes_from_the_next_port_nobody_holds() -> None:
             assert peer[1] == port
 
 
+def _next_free_port(ports: LocalPorts) -> int:
+    """The port ``ports`` will try next, moved on past any someone holds."""
+    for _ in range(len(CLIENT_PORTS)):
+        port = CLIENT_PORTS[ports._next % len(CLIENT_PORTS)]
+        with socket.socket() as probe:
+            try:
+                probe.bind(("0.0.0.0", port))
+            except OSError:
+                ports._next += 1
+                continue
+        return port
+    pytest.fail("every client port is held")
+
+
+def test_a_port_in_time_wait_is_taken_again() -> None:
+    # A suite under load closes more connections in a minute than there are
+    # client ports: one our client closed first must serve the next.
+    ports = LocalPorts()
+    with socket.create_server(("127.0.0.1", 0)) as first, \
+            socket.create_server(("127.0.0.1", 0)) as second:
+        port = _next_free_port(ports)
+        with socket.socket() as earlier:
+            earlier.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            earlier.bind(("0.0.0.0", port))
+            earlier.connect(first.getsockname())
+            accepted, _ = first.accept()
+        accepted.close()  # closed second: the TIME_WAIT is the client's
+        with connect_from(ports, "127.0.0.1", second.getsockname()[1]) as conn:
+            assert conn.getsockname()[1] == port
+            second.accept()[0].close()
+
+
+def test_a_port_with_a_connection_to_the_same_address_is_passed_over() -> None:
+    ports = LocalPorts()
+    with socket.create_server(("127.0.0.1", 0)) as listener, socket.socket() as earlier:
+        port = _next_free_port(ports)
+        earlier.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        earlier.bind(("0.0.0.0", port))
+        earlier.connect(listener.getsockname())
+        with connect_from(ports, "127.0.0.1", listener.getsockname()[1]) as conn:
+            assert conn.getsockname()[1] != port and conn.getsockname()[1] in ports.used
+
+
 def test_a_reset_storm_comes_from_as_many_ports() -> None:
     with socket.create_server(("127.0.0.1", 0), backlog=256) as listener:
         session = Session(target("v4_select"), target=listener.getsockname()[:2])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import socket
 import struct
 import sys
@@ -114,17 +113,32 @@ def test_a_wait_that_gives_up_says_why(monkeypatch: pytest.MonkeyPatch, lives: f
             "not yet read"), session.transcript
 
 
+def _hold_next_port(ports: LocalPorts, sock: socket.socket) -> int:
+    """Bind ``sock`` to the port ``ports`` will try next, ``ports`` moved on
+    past any ``sock`` cannot have."""
+    for _ in range(len(CLIENT_PORTS)):
+        port = CLIENT_PORTS[ports._next % len(CLIENT_PORTS)]
+        try:
+            sock.bind(("0.0.0.0", port))
+        except OSError:
+            ports._next += 1
+            continue
+        return port
+    pytest.fail("every client port is held")
+
+
 def test_a_connection_comes_from_the_next_port_nobody_holds() -> None:
     ports = LocalPorts()
     with socket.create_server(("127.0.0.1", 0)) as listener, socket.socket() as other:
-        # The next port is one this session used already, the one after it
-        # another socket holds: the connection comes from the third.
+        # The next port is one this session used already, a later one another
+        # socket holds (without SO_REUSEADDR, as anyone's but ours): the
+        # connection comes from neither.
         start = ports._next
         used = CLIENT_PORTS[start % len(CLIENT_PORTS)]
-        held = CLIENT_PORTS[(start + 1) % len(CLIENT_PORTS)]
         ports.used.add(used)
-        with contextlib.suppress(OSError):  # or someone else holds it already
-            other.bind(("0.0.0.0", held))
+        ports._next += 1
+        held = _hold_next_port(ports, other)
+        ports._next = start
         with connect_from(ports, "127.0.0.1", listener.getsockname()[1]) as conn:
             port = conn.getsockname()[1]
             assert port in CLIENT_PORTS and port not in (used, held) and port in ports.used
@@ -133,30 +147,15 @@ def test_a_connection_comes_from_the_next_port_nobody_holds() -> None:
             assert peer[1] == port
 
 
-def _next_free_port(ports: LocalPorts) -> int:
-    """The port ``ports`` will try next, moved on past any someone holds."""
-    for _ in range(len(CLIENT_PORTS)):
-        port = CLIENT_PORTS[ports._next % len(CLIENT_PORTS)]
-        with socket.socket() as probe:
-            try:
-                probe.bind(("0.0.0.0", port))
-            except OSError:
-                ports._next += 1
-                continue
-        return port
-    pytest.fail("every client port is held")
-
-
 def test_a_port_in_time_wait_is_taken_again() -> None:
     # A suite under load closes more connections in a minute than there are
     # client ports: one our client closed first must serve the next.
     ports = LocalPorts()
     with socket.create_server(("127.0.0.1", 0)) as first, \
             socket.create_server(("127.0.0.1", 0)) as second:
-        port = _next_free_port(ports)
         with socket.socket() as earlier:
             earlier.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            earlier.bind(("0.0.0.0", port))
+            port = _hold_next_port(ports, earlier)
             earlier.connect(first.getsockname())
             accepted, _ = first.accept()
         accepted.close()  # closed second: the TIME_WAIT is the client's
@@ -168,9 +167,8 @@ def test_a_port_in_time_wait_is_taken_again() -> None:
 def test_a_port_with_a_connection_to_the_same_address_is_passed_over() -> None:
     ports = LocalPorts()
     with socket.create_server(("127.0.0.1", 0)) as listener, socket.socket() as earlier:
-        port = _next_free_port(ports)
         earlier.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        earlier.bind(("0.0.0.0", port))
+        port = _hold_next_port(ports, earlier)
         earlier.connect(listener.getsockname())
         with connect_from(ports, "127.0.0.1", listener.getsockname()[1]) as conn:
             assert conn.getsockname()[1] != port and conn.getsockname()[1] in ports.used

@@ -13,7 +13,10 @@ from __future__ import annotations
 import os
 import socketserver
 import warnings
-from typing import Any
+
+TYPE_CHECKING = False  # not typing at run time: a forking server stays small
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class ThreadsInsteadOfForks(socketserver.ThreadingMixIn):

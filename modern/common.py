@@ -11,8 +11,7 @@ import argparse
 import contextlib
 import errno
 import functools
-import ipaddress
-import json
+import marshal
 import os
 import re
 import select
@@ -21,10 +20,14 @@ import socket
 import sys
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, namedtuple
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import Any, NoReturn
+
+# Not typing itself at run time: what a forking server has imported, each
+# child copies and tears down (docs/performance.md).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
 
 try:
     import resource
@@ -45,10 +48,10 @@ RECV_SIZE = 65536
 SEND_TIMEOUT = 10.0
 
 
-@dataclass(frozen=True)
-class Conversation:
+class Conversation(namedtuple("Conversation", "greeting closes")):
     """What a legacy server says on accept, and whether it then hangs up."""
 
+    __slots__ = ()
     greeting: bytes
     closes: bool
 
@@ -156,12 +159,14 @@ def _write_line(line: str) -> None:
 BURST_INTERVAL = 1.0
 
 
-@dataclass
 class _Burst:
-    tally: str          # "refused {count} connections", say
-    reason: str
-    started: float
-    silent: int = 0     # counted, not written
+    __slots__ = ("reason", "silent", "started", "tally")
+
+    def __init__(self, tally: str, reason: str, started: float) -> None:
+        self.tally = tally      # "refused {count} connections", say
+        self.reason = reason
+        self.started = started
+        self.silent = 0         # counted, not written
 
 
 class Bursts:
@@ -270,8 +275,12 @@ class Bursts:
         PIPE_BUF, goes whole); False: write it here (pipe full, or no parent)."""
         if not self._relaying or self._to_parent is None:
             return False
+        message = marshal.dumps((line, tally, reason))
+        frame = len(message).to_bytes(4, "little") + message
+        if len(frame) > select.PIPE_BUF:
+            return False  # it could go in pieces, among other children's
         try:
-            os.write(self._to_parent, json.dumps([line, tally, reason]).encode() + b"\n")
+            os.write(self._to_parent, frame)
         except OSError:
             return False
         return True
@@ -283,9 +292,12 @@ class Bursts:
         with contextlib.suppress(BlockingIOError):
             while chunk := os.read(self._from_children, 65536):
                 self._partial += chunk
-        *lines, self._partial = self._partial.split(b"\n")
-        for line in lines:
-            text, tally, reason = json.loads(line)
+        while len(self._partial) >= 4:
+            end = 4 + int.from_bytes(self._partial[:4], "little")
+            if len(self._partial) < end:
+                break
+            text, tally, reason = marshal.loads(self._partial[4:end])
+            self._partial = self._partial[end:]
             if tally is None:
                 self.write(text)
             else:
@@ -535,7 +547,8 @@ def resolve(host: str, port: int) -> tuple[socket.AddressFamily, Any]:
             host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
     except socket.gaierror as exc:
         fail(f"cannot resolve {host!r}: {exc.strerror}")
-    if ipaddress.ip_address(str(address[0]).split("%")[0]).is_unspecified:
+    if socket.inet_pton(family, str(address[0]).split("%")[0]).count(0) == (
+            4 if family == socket.AF_INET else 16):  # 0.0.0.0 or ::
         log(f"warning: listening on every interface ({format_address(address)}); "
             "anyone who can reach this host can connect")
     return family, address

@@ -32,9 +32,12 @@ import socket
 import socketserver
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 from modern import common
+
+TYPE_CHECKING = False  # not typing at run time (modern/common.py says why)
+if TYPE_CHECKING:
+    from typing import Any
 
 CONVERSATION = common.CONVERSATIONS["v2_socketserver"]
 

@@ -90,3 +90,20 @@ def test_tree_lists_the_children_as_a_scan_of_proc_finds_them() -> None:
     assert listed == scanned == [proc.pid, child]
     # Once the process has ended, nothing is below it any more.
     assert procs.tree(proc.pid) == [proc.pid] and procs._scan_descendants(proc.pid) == []
+
+
+def test_a_child_meets_sigint_at_its_default_though_this_process_ignores_it() -> None:
+    # As a background job of a non-interactive shell would be started: SIGINT
+    # ignored, which exec keeps.  Its Proc's child must still see Ctrl-C.
+    shows = ("import signal; "
+             "print('ignored' if signal.getsignal(signal.SIGINT) == signal.SIG_IGN else 'seen')")
+    runs = ("import sys; from wireproof.procs import Proc, WAIT; "
+            f"child = Proc([sys.executable, '-c', {shows!r}]); "
+            "print(child.line(0, WAIT).decode()); child.wait(WAIT)")
+    background = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+                  f"os.execv(sys.executable, [sys.executable, '-c', {runs!r}])")
+    ignored = Proc([sys.executable, "-c", f"{background.split('; os.')[0]}; {shows}"])
+    assert ignored.line(0) == b"ignored"  # what the child would inherit
+    parent = Proc([sys.executable, "-c", background])
+    assert parent.line(0) == b"seen", parent.stderr
+    assert parent.wait() == 0, parent.stderr

@@ -39,12 +39,29 @@ def python_module(module: str, *args: str) -> list[str]:
     return [sys.executable, "-m", module, *args]
 
 
+def sigint_at_its_default() -> None:
+    """Let the processes started from here meet SIGINT as Ctrl-C in a terminal.
+
+    A job a non-interactive shell starts in the background (``nohup ... &``,
+    some CI runners) inherits SIGINT ignored, Python then leaves it so, and an
+    ignored signal stays ignored across ``exec``: every server started from
+    here would outlive its SIGINT, and the contract's Ctrl-C cases would blame
+    it.  So, once, from the main thread, this process takes back the handler
+    Python installs by default; its children then start with SIGINT at its
+    default, as a shell in a terminal starts them.
+    """
+    if (signal.getsignal(signal.SIGINT) == signal.SIG_IGN  # inherited, it is a bare 1
+            and threading.current_thread() is threading.main_thread()):
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 class Proc:
     """A child process whose output is collected line by line as it comes."""
 
     def __init__(self, argv: Sequence[str], env: dict[str, str] | None = None,
                  cwd: str | Path | None = None) -> None:
         self.argv = list(argv)
+        sigint_at_its_default()
         self.popen = subprocess.Popen(
             self.argv, cwd=cwd, stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE,

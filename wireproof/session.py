@@ -124,13 +124,13 @@ class LocalPorts:
 
     def bind(self, sock: socket.socket) -> None:
         anywhere = "::" if sock.family == socket.AF_INET6 else "0.0.0.0"
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         for _ in range(len(CLIENT_PORTS)):
             port = CLIENT_PORTS[self._next % len(CLIENT_PORTS)]
             self._next += 1
             if port in self.used:
                 continue
             try:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 sock.bind((anywhere, port))
             except OSError as exc:
                 if exc.errno in (errno.EADDRINUSE, errno.EACCES):

@@ -7,6 +7,9 @@ conversation, ``v4_select/threading`` and ``v4_select/forking`` a thread and a
 process per connection speaking it, and ``v1_server/asyncio-protocol`` and
 ``v1_server/uvloop-protocol`` the bare ``asyncio.Protocol`` reference
 (``modern.asyncio_protocol_server``) beside the streams of ``asyncio_server``.
+``v1_server/selectors-workers``, ``asyncio-workers`` and ``uvloop-workers`` are
+``selectors_server`` and ``asyncio_server`` with ``--workers 2``: two processes
+sharing the port, beside the same server in one.
 The contract suite keeps the same matrix in ``tests/contract/implementations.py``;
 it is not imported here because it lives in the test tree, which is not
 installed with the package.
@@ -30,7 +33,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 VARIANTS = ("legacy", "port", "selectors", "asyncio", "uvloop", "threading", "forking",
-            "asyncio-protocol", "uvloop-protocol")
+            "asyncio-protocol", "uvloop-protocol",
+            "selectors-workers", "asyncio-workers", "uvloop-workers")
 # A thread and a process per connection speak only v4_select's reading
 # conversation here, as in the contract suite (v1-v3 are those models already).
 MODEL_VARIANTS = {"threading": "threading_server", "forking": "forking_server"}
@@ -40,15 +44,20 @@ MODEL_CONVERSATION = "v4_select"
 # ceiling speaks too.
 REFERENCE_VARIANTS = {"asyncio-protocol": "asyncio", "uvloop-protocol": "uvloop"}
 REFERENCE_CONVERSATION = "v1_server"
+# The servers of many connections in WORKERS processes sharing the port,
+# beside the same server (the variant named) in one, on the same conversation.
+WORKERS_VARIANTS = {"selectors-workers": "selectors", "asyncio-workers": "asyncio",
+                    "uvloop-workers": "uvloop"}
+WORKERS = 2
 # Variants that are not a new server measured against an original.
-NOT_PORTS = {*MODEL_VARIANTS, *REFERENCE_VARIANTS}
+NOT_PORTS = {*MODEL_VARIANTS, *REFERENCE_VARIANTS, *WORKERS_VARIANTS}
 
 
 def _only_for(variant: str) -> str | None:
     """The one conversation a variant speaks here, or None for every one."""
     if variant in MODEL_VARIANTS:
         return MODEL_CONVERSATION
-    if variant in REFERENCE_VARIANTS:
+    if variant in REFERENCE_VARIANTS or variant in WORKERS_VARIANTS:
         return REFERENCE_CONVERSATION
     return None
 # A forked child costs about 1.3 MB (PSS) here, so 10,000 idle connections
@@ -84,6 +93,9 @@ class Implementation:
             return [sys.executable, "-m", "compat.run", str(REPO / "legacy" / f"{self.like}.py"),
                     "--host", host, "--port", "0"]
         common = ["--host", host, "--port", "0", "-q"]
+        if self.variant in WORKERS_VARIANTS:
+            one = Implementation(self.like, WORKERS_VARIANTS[self.variant])
+            return [*one.argv(host), "--workers", str(WORKERS)]
         if self.variant == "port":
             return [sys.executable, "-m", f"modern.{PORTS[self.like]}", *common]
         if self.variant in MODEL_VARIANTS:

@@ -213,6 +213,12 @@ def conversation_table(scenario: str, data: dict[str, Any], settings: dict[str, 
                      f"server's; ! marks a round where the generator's was not below "
                      f"{HEADROOM:.0%} of the server's ({flagged} round(s) here): its rate may "
                      "be the generator's")
+    shared = [(name, r) for name, r in items if "ratio_to_one_process" in r]
+    if shared:
+        lines.append("the servers' --workers N: N processes sharing the port over the same "
+                     "server in one, round by round: " + ", ".join(
+                         f"{name} ({r['processes']}) {_ratio(r['ratio_to_one_process'])}"
+                         for name, r in shared))
     return lines
 
 

@@ -30,7 +30,7 @@ from compat.loops import uvloop_available
 from modern.common import CONVERSATIONS
 from sockbench import loadgen, native, report, stats, syscalls
 from sockbench.idle import IdleConnections
-from sockbench.registry import Implementation, python2
+from sockbench.registry import WORKERS, WORKERS_VARIANTS, Implementation, python2
 from sockbench.servers import Server, nginx_path, start_nginx
 
 HOST = "127.0.0.1"
@@ -326,11 +326,14 @@ def run_conversations(scenario: str, impls: list[Implementation], settings: Sett
         if entry.impl is None:
             continue
         summary = _summary(rounds[entry.label], rate)
-        reference = f"{entry.impl.like}/legacy"
-        summary["ratio_to_legacy"] = (
-            stats.paired_ratio([r[rate] for r in rounds[entry.label]],
-                               [r[rate] for r in rounds[reference]])
-            if reference in rounds else None)
+        summary["ratio_to_legacy"] = _paired(rounds, entry.label, f"{entry.impl.like}/legacy",
+                                             rate)
+        if entry.impl.variant in WORKERS_VARIANTS:
+            # What the extra processes buy: against the same server in one.
+            summary["processes"] = WORKERS
+            summary["ratio_to_one_process"] = _paired(
+                rounds, entry.label, f"{entry.impl.like}/{WORKERS_VARIANTS[entry.impl.variant]}",
+                rate)
         results[entry.label] = {"like": entry.impl.like, "legacy": entry.impl.legacy,
                                 **summary, "rounds": rounds[entry.label]}
     out: dict[str, Any] = {"clients": concurrency, "results": results}
@@ -338,6 +341,16 @@ def run_conversations(scenario: str, impls: list[Implementation], settings: Sett
         out["ceiling"] = {"server": ceiling_name, **_summary(rounds["ceiling"]),
                           "rounds": rounds["ceiling"]}
     return out
+
+
+def _paired(rounds: dict[str, list[dict[str, Any]]], label: str, reference: str,
+            rate: str) -> float | None:
+    """``label``'s rate over ``reference``'s, round by round, or None if the
+    reference was not run."""
+    if reference not in rounds:
+        return None
+    return stats.paired_ratio([r[rate] for r in rounds[label]],
+                              [r[rate] for r in rounds[reference]])
 
 
 def _wait_accepted(server: Server, count: int, timeout: float) -> str | None:

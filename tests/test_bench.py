@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from modern.common import CONVERSATIONS
-from sockbench import loadgen, native, report, runner, servers, stats, syscalls
+from sockbench import loadgen, native, registry, report, runner, servers, stats, syscalls
 from sockbench.idle import IdleConnections
 from sockbench.registry import by_name, implementations
 from sockbench.servers import Server, nginx_path, start_nginx
@@ -79,8 +79,9 @@ def test_select_cannot_watch_past_fd_setsize() -> None:
 
 def test_every_implementation_serves_on_a_free_loopback_port() -> None:
     impls = implementations()
-    # and v4_select by thread, by process; v1_server by the Protocol reference on each loop
-    assert len(impls) == len(CONVERSATIONS) * 5 + 4
+    # and v4_select by thread, by process; v1_server by the Protocol reference
+    # on each loop, and selectors, asyncio and uvloop in two processes
+    assert len(impls) == len(CONVERSATIONS) * 5 + 7
     for impl in impls:
         assert by_name(impl.name) == impl
         argv = impl.argv("127.0.0.1")
@@ -90,9 +91,15 @@ def test_every_implementation_serves_on_a_free_loopback_port() -> None:
         "v4_select/legacy", "v4_poll/legacy"]
 
 
+def test_a_workers_variant_is_its_server_in_two_processes() -> None:
+    for variant, one in registry.WORKERS_VARIANTS.items():
+        argv = by_name(f"v1_server/{variant}").argv("127.0.0.1")
+        assert argv == [*by_name(f"v1_server/{one}").argv("127.0.0.1"), "--workers", "2"]
+
+
 def test_unknown_implementation_names_are_refused() -> None:
     for name in ("v4_select", "v4_select/fast", "v9/port", "v4_poll/threading",
-                 "v4_select/uvloop-protocol"):
+                 "v4_select/uvloop-protocol", "v4_select/selectors-workers"):
         with pytest.raises(KeyError):
             by_name(name)
 
@@ -258,6 +265,27 @@ def test_quick_greet_writes_the_documented_json(tmp_path: Path) -> None:
     assert "v1_server/port" in table and "generator ceiling:" in table
     assert "gen/srv CPU by round" in table
     assert "round 1/1" in done.stderr.decode()
+
+
+def test_two_processes_are_measured_against_one(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    done = _bench("--quick", "--scenario", "greet", "--impl", "v1_server/selectors",
+                  "--impl", "v1_server/selectors-workers", "--rounds", "2", "--duration", "0.3",
+                  "--json", str(out))
+    assert done.returncode == 0, done.stderr.decode()
+    results = json.loads(out.read_text())["scenarios"]["greet"]["results"]
+    one, two = results["v1_server/selectors"], results["v1_server/selectors-workers"]
+    assert "ratio_to_one_process" not in one
+    assert two["processes"] == 2
+    assert all(r["completed"] > 0 and not r["errors"] for r in two["rounds"])
+    pairs = [b["conn_per_s"] / a["conn_per_s"] for a, b in zip(one["rounds"], two["rounds"],
+                                                                strict=True)]
+    assert two["ratio_to_one_process"] == pytest.approx(stats.median(pairs))
+    assert two["server_cpu"] > 0  # the workers', not only the idle parent's
+    assert (f"the servers' --workers N: N processes sharing the port over the same server "
+            f"in one, round by round: v1_server/selectors-workers (2) "
+            f"{two['ratio_to_one_process']:.2f}x"
+            in done.stdout.decode())
 
 
 def test_syscalls_scenario_reports_every_mechanism(tmp_path: Path) -> None:

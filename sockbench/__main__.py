@@ -36,7 +36,7 @@ from typing import Any
 
 from modern.common import OneLineParser
 from sockbench import native, report, runner
-from sockbench.registry import by_name, implementations
+from sockbench.registry import VARIANTS, by_name, implementations
 from sockbench.servers import ServerError
 
 SCENARIOS = ("greet", "chat", "stream", "idle", "syscalls")
@@ -89,6 +89,10 @@ def parser() -> OneLineParser:
     p.add_argument("--part", metavar="NAME",
                    help="with --from, print only this part of the report (machine, a "
                         "scenario, models, targets), as the docs embed it")
+    p.add_argument("--embed", action="append", type=Path, metavar="PAGE",
+                   help="with --from, rewrite the blocks of the Markdown file PAGE that "
+                        "follow a <!-- bench: PART --> line with that part of the report; "
+                        "repeatable")
     p.add_argument("--rounds", type=_positive(int), metavar="N",
                    help="rounds per implementation (default 4, 1 with --quick)")
     p.add_argument("--duration", type=_positive(float), metavar="SECONDS",
@@ -114,17 +118,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             p.error(f"--plot: no such directory: {args.plot.parent}")
         if importlib.util.find_spec("matplotlib") is None:
             p.error("--plot needs matplotlib: pip install -e '.[bench]'")
-    if args.part is not None and args.source is None:
-        p.error("--part needs --from FILE")
+    for option, value in (("--part", args.part), ("--embed", args.embed)):
+        if value is not None and args.source is None:
+            p.error(f"{option} needs --from FILE")
     if args.source is not None:
-        return replay(p, args.source, args.plot, args.part)
+        return replay(p, args.source, args.plot, args.part, args.embed or [])
     scenarios = list(dict.fromkeys(args.scenario or SCENARIOS))
     try:
         impls = ([by_name(name) for name in dict.fromkeys(args.impl)] if args.impl
                  else implementations())
     except KeyError as exc:
         p.error(f"unknown implementation {exc.args[0]!r}; names look like v4_select/port "
-                "(legacy, port, selectors, asyncio, uvloop)")
+                f"({', '.join(VARIANTS)}; not every one speaks every conversation)")
     if args.impl:
         for scenario in scenarios:
             if scenario != "syscalls" and not any(runner.applies(scenario, i) for i in impls):
@@ -169,8 +174,10 @@ def draw(result: dict[str, Any], directory: Path) -> None:
         print(f"wrote {path}", file=sys.stderr)
 
 
-def replay(p: OneLineParser, source: Path, directory: Path | None, part: str | None) -> int:
-    """``--from FILE``: the report and charts of an earlier run, measuring nothing."""
+def replay(p: OneLineParser, source: Path, directory: Path | None, part: str | None,
+           pages: list[Path]) -> int:
+    """``--from FILE``: the report and charts of an earlier run, measuring nothing;
+    with ``--embed``, its parts written into the pages instead of printed."""
     try:
         result = json.loads(source.read_text())
     except OSError as exc:
@@ -181,6 +188,8 @@ def replay(p: OneLineParser, source: Path, directory: Path | None, part: str | N
         p.error(f"--from: {source} is not a report of schema {report.SCHEMA} "
                 "(written by --json)")
     result["targets"] = report.targets(result)
+    if pages:
+        return _embed(p, report.sections(result), pages)
     if part is None:
         print(report.text(result), flush=True)
     else:
@@ -190,6 +199,24 @@ def replay(p: OneLineParser, source: Path, directory: Path | None, part: str | N
         print("\n".join(parts[part]), flush=True)
     if directory is not None:
         draw(result, directory)
+    return 0
+
+
+def _embed(p: OneLineParser, parts: dict[str, list[str]], pages: list[Path]) -> int:
+    """Every page checked first, then written: a bad one leaves all as they were."""
+    rewritten = []
+    for page in pages:
+        try:
+            text, changed = report.embed(page.read_text(encoding="utf-8"), parts)
+        except OSError as exc:
+            p.error(f"--embed: cannot read {page}: {exc.strerror}")
+        except ValueError as exc:
+            p.error(f"--embed: {page}, {exc}")
+        rewritten.append((page, text, changed))
+    for page, text, changed in rewritten:
+        if changed:
+            page.write_text(text, encoding="utf-8")
+        print(f"{page}: {changed} block(s) rewritten", file=sys.stderr)
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -376,6 +377,39 @@ def model_costs(report: dict[str, Any]) -> list[str]:
                      _kib(memory_per_connection(r)),
                      wait(mechanism, 1000) if mechanism else "(blocks in recv)"])
     return _table(header, rows)
+
+
+# A Markdown page embeds a part of the report as a fenced block right after
+# this marker; tests/test_docs.py holds the block to the committed run.
+EMBED_MARKER = re.compile(r"<!-- bench: (\S+) -->")
+_FENCE = re.compile(r"( *)(`{3,})\S*")
+
+
+def embed(page: str, parts: dict[str, list[str]]) -> tuple[str, int]:
+    """``page`` with the block after each ``<!-- bench: PART -->`` marker made
+    ``parts[PART]``, and how many blocks that changed; ``ValueError`` naming
+    the line of a marker with no block after it or a part the report lacks."""
+    lines = page.split("\n")
+    out: list[str] = []
+    changed = i = 0
+    while i < len(lines):
+        out.append(lines[i])
+        marker = EMBED_MARKER.fullmatch(lines[i].strip())
+        i += 1
+        if marker is None:
+            continue
+        fence = _FENCE.fullmatch(lines[i]) if i < len(lines) else None
+        close = fence[1] + fence[2] if fence else None
+        end = next((j for j in range(i + 1, len(lines)) if lines[j] == close), None)
+        if fence is None or end is None:
+            raise ValueError(f"line {i}: no fenced block after the marker")
+        if marker[1] not in parts:
+            raise ValueError(f"line {i}: the report has no part {marker[1]!r}")
+        body = [fence[1] + text if text else text for text in parts[marker[1]]]
+        changed += lines[i + 1:end] != body
+        out += [lines[i], *body, lines[end]]
+        i = end + 1
+    return "\n".join(out), changed
 
 
 def write_json(report: dict[str, Any], path: Path) -> None:

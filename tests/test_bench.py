@@ -328,6 +328,7 @@ def test_targets_say_which_port_is_slower_than_its_original() -> None:
     (["--plot", "/no/such/dir/charts"], "--plot: no such directory"),
     (["--from", "/no/such/file.json"], "--from: cannot read /no/such/file.json"),
     (["--part", "models"], "--part needs --from FILE"),
+    (["--embed", "README.md"], "--embed needs --from FILE"),
     (["--rounds", "0"], "must be positive"),
     (["--duration", "soon"], "invalid number 'soon'"),
     (["--json", "/no/such/dir/out.json"], "no such directory"),
@@ -502,3 +503,55 @@ def test_a_file_that_is_not_a_report_is_refused(tmp_path: Path) -> None:
     done = _bench("--from", str(bogus))
     assert done.returncode == 2
     assert "is not a report of schema" in done.stderr.decode()
+
+
+PAGE = """# Figures
+
+<!-- bench: machine -->
+```
+an old machine line
+```
+
+- In a list:
+
+  <!-- bench: targets -->
+  ```text
+  old
+  ```
+"""
+
+
+def test_embed_rewrites_each_marked_block_with_its_part() -> None:
+    parts = {"machine": ["machine: 2 CPUs"], "targets": ["targets:", "", "  MET  x"]}
+    page, changed = report.embed(PAGE, parts)
+    assert changed == 2
+    assert page == PAGE.replace("an old machine line", "machine: 2 CPUs").replace(
+        "  old\n", "  targets:\n\n    MET  x\n")
+    assert report.embed(page, parts) == (page, 0)
+
+
+@pytest.mark.parametrize("page, complaint", [
+    ("<!-- bench: machine -->\ntext\n", "line 1: no fenced block after the marker"),
+    ("x\n<!-- bench: machine -->\n```\nnever closed\n", "line 2: no fenced block"),
+    ("<!-- bench: nope -->\n```\n```\n", "line 1: the report has no part 'nope'"),
+])
+def test_embed_refuses_a_page_it_cannot_fill(page: str, complaint: str) -> None:
+    with pytest.raises(ValueError, match=complaint):
+        report.embed(page, {"machine": ["m"]})
+
+
+def test_embed_writes_the_committed_runs_parts_and_leaves_a_bad_page_alone(
+        tmp_path: Path) -> None:
+    good, bad = tmp_path / "good.md", tmp_path / "bad.md"
+    good.write_text(PAGE)
+    bad.write_text("<!-- bench: nope -->\n```\n```\n")
+    source = str(Path(__file__).parents[1] / "docs" / "perf" / "bench.json")
+    refused = _bench("--from", source, "--embed", str(good), "--embed", str(bad))
+    assert refused.returncode == 2
+    assert f"{bad}, line 1: the report has no part 'nope'" in refused.stderr.decode()
+    assert good.read_text() == PAGE
+    done = _bench("--from", source, "--embed", str(good))
+    assert done.returncode == 0, done.stderr.decode()
+    assert f"{good}: 2 block(s) rewritten" in done.stderr.decode()
+    machine = _bench("--from", source, "--part", "machine").stdout.decode()
+    assert f"<!-- bench: machine -->\n```\n{machine}```\n" in good.read_text()

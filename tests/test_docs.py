@@ -164,7 +164,7 @@ def test_measured_figures_are_those_of_the_committed_run(block: Block) -> None:
     assert block.arg in measured(), f"{block.where}: the report has no part {block.arg!r}"
     assert block.text == "\n".join(measured()[block.arg]), (
         f"{block.where}: not what `python -m sockbench --from {MEASURED.relative_to(REPO)}` "
-        f"prints for {block.arg!r}")
+        f"prints for {block.arg!r} (`--embed {block.page}` writes it there)")
 
 
 def test_every_chart_of_the_committed_run_is_there() -> None:

@@ -16,6 +16,12 @@ What changed beyond the ``socketserver_server`` port:
   process-per-connection model.  Such a child would wait for its peer for
   ever, so on the way out each child is sent SIGTERM, which ends it with its
   connection closed.
+- SIGINT and SIGTERM are held while a child is forked, and the child takes
+  them only once its handler starts.  Python runs code of its own in a new
+  child first (``threading``'s reset, the diagnostics pipe's); a stop signal
+  landing there, as the parent's SIGTERM to a child just forked can, printed
+  an "Exception ignored" traceback and could leave the child writing its
+  diagnostics past the pipe.  Held, it ends the child once its handler starts.
 - A child's diagnostics (a reset, say) go through a pipe to the parent,
   which writes them once per burst with its own (``common.Bursts``): a reset
   storm is a line a second, not a line per child.
@@ -34,11 +40,35 @@ from compat.forking import ForkingMixIn
 from modern import common
 from modern.socketserver_server import Server
 
+TYPE_CHECKING = False  # not typing at run time (modern/common.py says why)
+if TYPE_CHECKING:
+    from typing import Any
+
 # socketserver.ForkingMixIn.max_children; the thread fallback has none.
 MAX_CHILDREN = 40
 
 
 class ForkingServer(ForkingMixIn, Server):
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not hasattr(os, "fork"):  # threads instead (compat.forking): no child
+            super().process_request(request, client_address)
+            return
+        # Held over the fork, in the parent until the child is in its table,
+        # in the child until its handler starts (finish_request).
+        signal.pthread_sigmask(signal.SIG_BLOCK, common.STOPPING)
+        try:
+            super().process_request(request, client_address)
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, common.STOPPING)
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        # In the child (ForkingMixIn calls it nowhere else), past Python's own
+        # after-fork code: a stop held since the fork lands here, and ends the
+        # child as it would have in its handler.
+        if hasattr(os, "fork"):
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, common.STOPPING)
+        super().finish_request(request, client_address)
+
     def server_close(self) -> None:
         for pid in getattr(self, "active_children", None) or ():
             # Ours until reaped.  A signal can land between waitpid reaping a

@@ -4,6 +4,8 @@ The select, poll and selectors loops keep a table of connections.  A
 KeyboardInterrupt raised mid-statement (between ``peers.pop`` and the
 ``disconnected`` line, say) loses that connection's last event; while
 StopSignals is held the signal only makes a descriptor readable.
+
+A child of ``forking_server`` holds them from the fork until its handler starts.
 """
 
 from __future__ import annotations
@@ -11,12 +13,14 @@ from __future__ import annotations
 import os
 import select
 import signal
+import socket
+import sys
 import threading
 
 import pytest
 
 from modern import common
-from wireproof.procs import WAIT
+from wireproof.procs import WAIT, Proc, read_until_close
 
 
 def readable(stop: common.StopSignals) -> bool:
@@ -68,3 +72,36 @@ def test_outside_the_main_thread_the_handlers_are_left_alone() -> None:
     thread.join(WAIT)
     assert not thread.is_alive()
     assert during == before
+
+
+# forking_server with a stop signal landing in Python's own code in each new
+# child, before the handler: an at-fork hook (as threading's reset is one)
+# sends it, then runs bytecode, where Python would act on it at once.
+STOPPED_IN_AFTER_FORK = """
+import os, sys
+def stop_me():
+    os.kill(os.getpid(), {signum})
+    for _ in range(100):
+        pass
+os.register_at_fork(after_in_child=stop_me)
+from modern import common, forking_server
+common.run(forking_server.main)
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_stop_signal_in_a_child_before_its_handler_ends_it_quietly(signum: int) -> None:
+    # As the parent's SIGTERM to every child on its way out can land in one
+    # just forked: Python printed "Exception ignored in: ..." with a
+    # traceback, and the child went on to serve.
+    script = STOPPED_IN_AFTER_FORK.format(signum=int(signum))
+    server = Proc([sys.executable, "-c", script, "--port", "0", "-q"])
+    try:
+        port = server.listening()[1]
+        for _ in range(3):
+            with socket.create_connection(("127.0.0.1", port), timeout=WAIT) as conn:
+                # The child ended as its handler started: no greeting.
+                assert read_until_close(conn) == b""
+    finally:
+        assert server.stop() == 0
+    assert server.stderr == ""

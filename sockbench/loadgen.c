@@ -6,7 +6,7 @@
  *
  *   loadgen conn HOST PORT CONCURRENCY SECONDS GREETING PAYLOAD_HEX TIMEOUT SOURCES
  *   loadgen stream HOST PORT CONNECTIONS SECONDS GREETING MESSAGE_HEX BATCH TIMEOUT
- *                  DRAIN SNDBUF QUIET SERVER_PID
+ *                  DRAIN SNDBUF QUIET SERVER_PID SETUP
  *
  * Output, on standard output: "key value" lines, "error NAME COUNT" lines
  * (NAME is a number for an errno, else words with '_' for spaces), "end",
@@ -336,18 +336,24 @@ static struct work server_work(long pid, const int *fds, int n) {
     return w;
 }
 
-/* Connect, set the send buffer, read the greeting; -1 with the error counted. */
-static int connect_and_greet(const struct sockaddr_in *sa, long want, double timeout,
+/* Milliseconds left until ``deadline``, at least 1. */
+static int left_ms(double deadline) {
+    double left = (deadline - now()) * 1000;
+    return left < 1 ? 1 : (int)left;
+}
+
+/* Connect, set the send buffer, read the greeting, all by ``deadline``; -1
+ * with the error counted. */
+static int connect_and_greet(const struct sockaddr_in *sa, long want, double deadline,
                              int sndbuf, int count) {
     int fd = tcp_socket();
     if (fd < 0) { if (count) count_errno(errno); return -1; }
-    int timeout_ms = (int)(timeout * 1000);
     struct pollfd p = {fd, POLLOUT, 0};
     if (connect(fd, (const struct sockaddr *)sa, sizeof *sa) < 0) {
         int code = 0;
         socklen_t len = sizeof code;
         if (errno != EINPROGRESS) code = errno;
-        else if (poll(&p, 1, timeout_ms) <= 0) code = -1;
+        else if (poll(&p, 1, left_ms(deadline)) <= 0) code = -1;
         else getsockopt(fd, SOL_SOCKET, SO_ERROR, &code, &len);
         if (code) {
             if (count) { if (code > 0) count_errno(code); else count_error("timeout"); }
@@ -360,7 +366,7 @@ static int connect_and_greet(const struct sockaddr_in *sa, long want, double tim
     long received = 0;
     p.events = POLLIN;
     while (received < want) {
-        if (poll(&p, 1, timeout_ms) <= 0) {
+        if (now() >= deadline || poll(&p, 1, left_ms(deadline)) <= 0) {
             if (count) count_error("timeout");
             close(fd);
             return -1;
@@ -390,6 +396,9 @@ static int run_stream(char **argv) {
     int sndbuf = atoi(argv[9]);
     double quiet = atof(argv[10]);
     long server_pid = atol(argv[11]);
+    /* Opening every connection is not measured: one bound for all of them,
+     * as loadgen.StreamJob.setup says. */
+    double setup = atof(argv[12]);
     if (connections < 1 || connections > MAX_CONNS) die("CONNECTIONS out of range");
     size_t chunk_len = message_len * (size_t)batch;
     char *chunk = malloc(chunk_len ? chunk_len : 1);
@@ -401,9 +410,9 @@ static int run_stream(char **argv) {
     long long total_sent = 0;
     long closed_count = 0;
     int n = 0;
-    double cpu0 = cpu();
+    double cpu0 = cpu(), setup_deadline = now() + setup;
     for (int i = 0; i < connections; i++) {
-        int fd = connect_and_greet(&sa, want, timeout, sndbuf, 1);
+        int fd = connect_and_greet(&sa, want, setup_deadline, sndbuf, 1);
         if (fd < 0) continue;
         fds[n] = fd; sent[n] = 0;
         pfds[n] = (struct pollfd){fd, POLLOUT, 0};
@@ -446,7 +455,7 @@ static int run_stream(char **argv) {
             int same = still.ticks == working.ticks && still.queued == working.queued;
             if (same && poked) break;
             if (same) {
-                int fd = connect_and_greet(&sa, want, timeout, sndbuf, 0);
+                int fd = connect_and_greet(&sa, want, now() + timeout, sndbuf, 0);
                 if (fd >= 0) close(fd);
                 poked = 1;
             }
@@ -490,9 +499,9 @@ static int run_stream(char **argv) {
 int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
     if (argc == 10 && strcmp(argv[1], "conn") == 0) return run_conn(argv + 2);
-    if (argc == 14 && strcmp(argv[1], "stream") == 0) return run_stream(argv + 2);
+    if (argc == 15 && strcmp(argv[1], "stream") == 0) return run_stream(argv + 2);
     die("usage: loadgen conn HOST PORT CONCURRENCY SECONDS GREETING PAYLOAD_HEX TIMEOUT "
         "SOURCES | stream HOST PORT CONNECTIONS SECONDS GREETING MESSAGE_HEX BATCH TIMEOUT "
-        "DRAIN SNDBUF QUIET SERVER_PID");
+        "DRAIN SNDBUF QUIET SERVER_PID SETUP");
     return 2;
 }

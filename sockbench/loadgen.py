@@ -253,8 +253,12 @@ class StreamJob:
     greeting: int               # bytes the server sends first, read before streaming
     message: bytes = b"x" * 32
     batch: int = 2048           # messages per send() call: 64 KiB
-    timeout: float = 5.0        # bound on each connect
+    timeout: float = 5.0        # bound on the drain's nudge (one more conversation)
     drain: float = 30.0         # bound on the wait for the server to read it all
+    # Bound on opening every connection, greetings read, all together.  Not
+    # measured time, so not a conversation's timeout: a server that a loaded
+    # machine has not run for a while must not lose a connection here.
+    setup: float = 15.0
     server_pid: int | None = None  # watched for progress while draining
 
 
@@ -282,7 +286,7 @@ STREAM_QUIET = 1.0
 def _poke(job: StreamJob) -> None:
     """One whole conversation more: connect, read the greeting, close."""
     with contextlib.suppress(OSError):  # only a nudge: the drain's bound still holds
-        _connect_and_greet(job).close()
+        _connect_and_greet(job, job.timeout).close()
 
 
 def _work(job: StreamJob, socks: Iterable[socket.socket]) -> tuple[float | None, int | None]:
@@ -297,12 +301,19 @@ def _work(job: StreamJob, socks: Iterable[socket.socket]) -> tuple[float | None,
     return cpu, queued
 
 
-def _connect_and_greet(job: StreamJob) -> socket.socket:
-    sock = socket.create_connection((job.host, job.port), timeout=job.timeout)
+def _connect_and_greet(job: StreamJob, bound: float) -> socket.socket:
+    """A connection with its greeting read, within ``bound`` seconds
+    (``TimeoutError`` past it)."""
+    deadline = time.monotonic() + bound
+    sock = socket.create_connection((job.host, job.port), timeout=bound)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, STREAM_SNDBUF)
         received = 0
         while received < job.greeting:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("no greeting in time")
+            sock.settimeout(left)
             data = sock.recv(job.greeting - received)
             if not data:
                 raise ConnectionResetError(errno.ECONNRESET, "closed before the greeting")
@@ -322,7 +333,7 @@ def stream(job: StreamJob) -> StreamResult:
     from the first send to the last close is the time the server took to
     consume every byte sent, however much the kernel had buffered.
     Connections are opened one at a time, greeting read, so that a listen
-    backlog of 5 is never overrun.
+    backlog of 5 is never overrun, all within ``job.setup``.
     """
     result = StreamResult()
     socks: dict[int, socket.socket] = {}
@@ -331,9 +342,10 @@ def stream(job: StreamJob) -> StreamResult:
     chunk = job.message * job.batch
     cpu0 = os.times()
     try:
+        setup_deadline = time.monotonic() + job.setup
         for _ in range(job.connections):
             try:
-                sock = _connect_and_greet(job)
+                sock = _connect_and_greet(job, max(setup_deadline - time.monotonic(), 0.001))
             except OSError as exc:
                 result.errors[_error_name(exc) if exc.errno else "timeout"] += 1
                 continue

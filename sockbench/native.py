@@ -120,7 +120,7 @@ def stream_argv(binary: Path, job: StreamJob) -> list[str]:
     return [str(binary), "stream", job.host, str(job.port), str(job.connections),
             repr(job.duration), str(job.greeting), job.message.hex(), str(job.batch),
             repr(job.timeout), repr(job.drain), str(STREAM_SNDBUF), repr(STREAM_QUIET),
-            str(job.server_pid or 0)]
+            str(job.server_pid or 0), repr(job.setup)]
 
 
 def _parse(output: bytes) -> tuple[dict[str, str], Counter[str], bytes]:

@@ -182,7 +182,7 @@ class Generator:
                                   drain=settings.stream_drain, server_pid=server_pid)
                 for share in self._shares(settings.stream_connections)]
         # Connecting to a spinning original is slow: a generous bound.
-        results = self._stream(jobs, settings.duration + settings.stream_drain
+        results = self._stream(jobs, jobs[0].setup + settings.duration + settings.stream_drain
                                + 4 * settings.timeout + 60)
         seconds = max(r.seconds for r in results)
         sent = sum(r.sent for r in results)

@@ -7,9 +7,12 @@ machines, and the benchmark's targets are reported by the benchmark itself.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import socket
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,7 +26,7 @@ from sockbench.idle import IdleConnections
 from sockbench.registry import by_name, implementations
 from sockbench.servers import Server, nginx_path, start_nginx
 from tests.conftest import require
-from wireproof.procs import WAIT, Proc, python_module, read_until_close, run
+from wireproof.procs import WAIT, Proc, listen_queues, python_module, read_until_close, run
 
 # The whole CLI run is bounded by this (a 1-round greet is a few seconds).
 CLI_WAIT = 50.0
@@ -361,6 +364,39 @@ def test_stream_counts_exactly_the_bytes_the_server_reports(stream_load: Stream)
                         if line.startswith(b"received "))
     assert len(received) == result.sent > 0
     assert received == b"x" * result.sent
+
+
+def test_opening_the_stream_outlasts_a_server_the_machine_does_not_run(
+        stream_load: Stream) -> None:
+    # A loaded machine may not run the server for longer than a conversation's
+    # timeout (quick's is 0.5 s).  Opening the connections is not measured:
+    # it must lose none of them to that, as it once lost one under load.
+    proc, port = _server("selectors_server", "--like", "v4_select")
+    timeout = 0.2
+    stalled = threading.Event()
+
+    def stall() -> None:
+        # Stopped before the first connection comes, and kept so until that
+        # connection has waited for its greeting well past the timeout.
+        try:
+            if _eventually(lambda: any(listen_queues(port) or [])):
+                stalled.set()
+                time.sleep(3 * timeout)  # the stall itself, not a wait for anything
+        finally:
+            os.kill(proc.pid, signal.SIGCONT)
+
+    os.kill(proc.pid, signal.SIGSTOP)
+    staller = threading.Thread(target=stall)
+    staller.start()
+    try:
+        greeting = len(CONVERSATIONS["v4_select"].greeting)
+        result = stream_load(loadgen.StreamJob("127.0.0.1", port, 3, 0.05, greeting,
+                                                  timeout=timeout))
+    finally:
+        staller.join(WAIT)
+        assert proc.stop() == 0
+    assert stalled.is_set(), "the first connection never reached the stopped server"
+    assert result.connections == 3 and not result.errors
 
 
 def test_stream_does_not_count_bytes_the_server_never_confirmed(stream_load: Stream) -> None:

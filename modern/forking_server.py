@@ -49,6 +49,15 @@ MAX_CHILDREN = 40
 
 
 class ForkingServer(ForkingMixIn, Server):
+    def server_close(self) -> None:
+        for pid in getattr(self, "active_children", None) or ():
+            # Ours until reaped.  A signal can land between waitpid reaping a
+            # child and socketserver forgetting it: that one is already gone.
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        super().server_close()
+        common.BURSTS.drain()
+
     def process_request(self, request: Any, client_address: Any) -> None:
         if not hasattr(os, "fork"):  # threads instead (compat.forking): no child
             super().process_request(request, client_address)
@@ -68,15 +77,6 @@ class ForkingServer(ForkingMixIn, Server):
         if hasattr(os, "fork"):
             signal.pthread_sigmask(signal.SIG_UNBLOCK, common.STOPPING)
         super().finish_request(request, client_address)
-
-    def server_close(self) -> None:
-        for pid in getattr(self, "active_children", None) or ():
-            # Ours until reaped.  A signal can land between waitpid reaping a
-            # child and socketserver forgetting it: that one is already gone.
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
-        super().server_close()
-        common.BURSTS.drain()
 
     def service_actions(self) -> None:
         # Between connections, and at least every poll interval: the children's

@@ -261,3 +261,29 @@ async def test_a_reset_has_reached_the_server_before_the_next_step() -> None:
     assert [(o.step, o.outcome) for o in seen] == [("suspend", "ok"), ("connect", "ok"),
                                                    ("reset", "ok"), ("resume", "ok")]
     assert found == ["reset"]
+
+
+@pytest.mark.asyncio
+async def test_a_quiet_window_the_machine_took_from_the_server_is_waited_again() -> None:
+    # The server closes 0.3 s after it accepts; the client reads until quiet
+    # for 0.2 s.  On a quiet machine that is "quiet".  If the server spent
+    # 0.25 s of the window waiting for a CPU (so says the clock given), the
+    # window owes it 0.25 s more, and the close comes in them.
+    async def closes_late(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(0.3)  # the server's behaviour under test, not a wait
+        writer.close()
+
+    def withheld(*readings: float) -> Callable[[], float]:
+        values = list(readings)
+        return lambda: values.pop(0) if len(values) > 1 else values[0]
+
+    session = ClientSession("late close", (Step("connect"), Step("read", quiet_ms=200)))
+    server = await asyncio.start_server(closes_late, "127.0.0.1", 0)
+    async with server:
+        address = ("127.0.0.1", port_of(server))
+        unhelped = await bounded(run_copy(address, session))
+        helped = await bounded(run_copy(address, session, starved=withheld(0.0, 0.25)))
+        idle = await bounded(run_copy(address, session, starved=withheld(1.0)))
+    assert unhelped[1].outcome == "quiet"
+    assert helped[1].outcome == "closed"
+    assert idle[1].outcome == "quiet"  # a clock that does not move owes nothing

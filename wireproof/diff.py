@@ -22,8 +22,11 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import os
 import re
 import signal
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +34,8 @@ from typing import Any
 
 from wireproof.codec import to_json
 from wireproof.events import Address
-from wireproof.replay import Observed, run_session
+from wireproof.procs import tree, waited_to_run
+from wireproof.replay import Observed, Starved, run_session
 from wireproof.servers import ServerError, Spec, Started
 from wireproof.sessions import ClientSession
 
@@ -248,6 +252,24 @@ def servers(primary: Spec, candidate: Spec, secondary: Spec | None
         yield running
 
 
+def starved(server: Started | None) -> Starved:
+    """The seconds so far that ``server``'s processes (where this tool started
+    it) and this thread have spent runnable, waiting for a CPU; read from
+    /proc at most every 5 ms, however many copies of a session ask."""
+    me, thread = os.getpid(), threading.get_native_id()
+    last = [float("-inf"), 0.0]  # when it was read, and what it was
+
+    def clock() -> float:
+        now = time.monotonic()
+        if now - last[0] > 0.005:
+            total = waited_to_run(me, [thread])
+            if server is not None:
+                total += sum(waited_to_run(pid) for pid in tree(server.pid))
+            last[:] = [now, total]
+        return last[1]
+    return clock
+
+
 async def _replay(sessions: list[ClientSession], running: dict[str, Server],
                   say: Callable[[str], None]) -> dict[str, list[list[list[Observed]]]]:
     observed: dict[str, list[list[list[Observed]]]] = {role: [] for role in running}
@@ -257,7 +279,8 @@ async def _replay(sessions: list[ClientSession], running: dict[str, Server],
         began = loop.time()
         results = await asyncio.gather(*(
             run_session(server.address, session,
-                        server.started.control if watched and server.started else None)
+                        server.started.control if watched and server.started else None,
+                        starved(server.started))
             for server in running.values()))
         again = []
         for role, copies in zip(running, results, strict=True):

@@ -24,7 +24,9 @@ Each session is one client connection; its ``steps`` run in order:
 ``{"op": "read", "bytes": N}``, ``{"op": "read", "until": "close"}``,
 ``{"op": "read", "quiet_ms": T}``
     until N bytes have come, until the server closes, or until nothing has
-    come for T ms; each bounded by ``"timeout_ms"`` (default 5000).  What came
+    come for T ms of the server's time (time a busy machine kept the server,
+    or the reader, waiting for a CPU is waited again: docs/reliability.md);
+    each bounded by ``"timeout_ms"`` (default 5000).  What came
     and how the read ended (``count``, ``closed``, ``reset``, ``quiet``,
     ``timeout``) is the observation compared.
 ``{"op": "pause", "ms": T}``

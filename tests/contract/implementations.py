@@ -17,6 +17,8 @@ import functools
 import sys
 from collections.abc import Callable
 
+import pytest
+
 from compat.loops import uvloop_available
 from compat.run import find_python2
 from modern.common import PORTS
@@ -34,6 +36,13 @@ CLIENT_CONVERSATIONS = {
 @functools.cache
 def python2() -> str | None:
     return find_python2()
+
+
+def on_python2(*parties: Implementation | Client) -> list[pytest.MarkDecorator]:
+    """The ``python2`` mark for a test in which one of ``parties`` runs under a
+    real Python 2.7: it tests that interpreter, not the one running pytest, so
+    CI's passes on the other Python 3 versions leave it out (``-m "not python2"``)."""
+    return [pytest.mark.python2] if any(p.needs == "python2.7" for p in parties) else []
 
 
 def missing(needs: str | None) -> str | None:

@@ -12,6 +12,7 @@ from tests.contract.implementations import (
     Implementation,
     clients,
     missing,
+    on_python2,
     servers,
 )
 from tests.contract.verdicts import judge
@@ -30,11 +31,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     if "server" in metafunc.fixturenames:
         metafunc.parametrize("client,server", [
-            pytest.param(client, server, id=f"{client.name}->{server.name}")
+            pytest.param(client, server, id=f"{client.name}->{server.name}",
+                         marks=on_python2(client, server))
             for client in clients() for server in servers()
             if server.like in CLIENT_CONVERSATIONS[client.like]])
     elif "client" in metafunc.fixturenames:
-        metafunc.parametrize("client", [pytest.param(c, id=c.name) for c in clients()])
+        metafunc.parametrize("client", [pytest.param(c, id=c.name, marks=on_python2(c))
+                                        for c in clients()])
 
 
 def test_client_speaks_to_server(client: Client, server: Implementation,

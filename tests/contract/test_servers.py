@@ -6,7 +6,7 @@ import pytest
 
 from tests.conftest import require
 from tests.contract.conftest import Recorder, server_implementations, target_of
-from tests.contract.implementations import Implementation, missing
+from tests.contract.implementations import Implementation, missing, on_python2
 from tests.contract.verdicts import judge
 from wireproof.cases import CASES, Case
 from wireproof.session import Session
@@ -16,7 +16,7 @@ from wireproof.verdicts import attempt
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "impl" in metafunc.fixturenames and "case" in metafunc.fixturenames:
         metafunc.parametrize("impl,case", [
-            pytest.param(impl, case, id=f"{impl.name}::{case.id}")
+            pytest.param(impl, case, id=f"{impl.name}::{case.id}", marks=on_python2(impl))
             for impl in server_implementations(metafunc.config)
             for case in CASES if case.applies(impl)])
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 import pytest
@@ -107,3 +108,23 @@ def test_a_child_meets_sigint_at_its_default_though_this_process_ignores_it() ->
     parent = Proc([sys.executable, "-c", background])
     assert parent.line(0) == b"seen", parent.stderr
     assert parent.wait() == 0, parent.stderr
+
+
+@pytest.mark.parametrize("held", ["blocked", "ignored"])
+def test_a_process_that_outlives_its_stop_signal_says_how_it_stood(held: str) -> None:
+    # A blocked signal stays pending and an ignored one is dropped: either
+    # way the process sleeps on, and stop() says which.
+    hold = ("signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})" if held == "blocked"
+            else "signal.signal(signal.SIGINT, signal.SIG_IGN)")
+    proc = Proc([sys.executable, "-c",
+                 f"import signal, time; {hold}; print('ready', flush=True); time.sleep(60)"])
+    try:
+        assert proc.line(0) == b"ready"
+        assert proc.stop(signal.SIGINT, timeout=0.2) is None
+        expected = ("SIGINT caught, blocked, pending" if held == "blocked"
+                    else "SIGINT ignored")
+        assert proc.outlived.startswith("S in "), proc.outlived
+        assert proc.outlived.endswith(expected), proc.outlived
+    finally:
+        proc.kill()
+    assert procs.signal_state(proc.pid, signal.SIGINT) == ""  # gone

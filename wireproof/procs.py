@@ -68,6 +68,7 @@ class Proc:
             env={**os.environ, **(env or {})})
         self.pid = self.popen.pid
         self.lines: list[bytes] = []
+        self.outlived = ""  # what the process was doing when it outlived stop()
         self._stderr = bytearray()
         self._changed = threading.Condition()
         self._readers = [
@@ -142,10 +143,15 @@ class Proc:
         return status
 
     def stop(self, signum: int = signal.SIGTERM, timeout: float = WAIT) -> int | None:
-        """Send ``signum`` and wait; the status, or None if it did not exit."""
+        """Send ``signum`` and wait; the status, or None if it did not exit,
+        and then :attr:`outlived` says how the process stood."""
         if self.popen.poll() is None:
             self.popen.send_signal(signum)
-        return self.wait(timeout)
+        status = self.wait(timeout)
+        if status is None:
+            self.outlived = ", ".join(filter(None, (doing(self.pid),
+                                                    signal_state(self.pid, signum))))
+        return status
 
     def kill(self) -> None:
         """End the process at once (SIGKILL) and collect it."""
@@ -276,6 +282,28 @@ def doing(pid: int) -> str:
                 letter = state.rpartition(")")[2].split()[0]
                 threads.append(f"{letter} in {where}" if where not in ("", "0") else letter)
     return ", ".join(threads)
+
+
+def signal_state(pid: int, signum: int) -> str:
+    """How ``pid`` stands towards ``signum``, from /proc/PID/status (Linux):
+    ``SIGINT caught`` (or ``ignored``, ``default``), then ``, blocked`` and
+    ``, pending`` where they hold; "" if gone.  A process that outlived a
+    signal sent to it is explained by one of these."""
+    try:
+        fields = dict(line.split(":\t", 1) for line in
+                      Path(f"/proc/{pid}/status").read_text().splitlines() if ":\t" in line)
+    except OSError:
+        return ""
+    bit = 1 << (signum - 1)
+
+    def has(name: str) -> bool:
+        return bool(int(fields.get(name, "0"), 16) & bit)
+
+    disposition = "caught" if has("SigCgt") else "ignored" if has("SigIgn") else "default"
+    state = [f"{signal.Signals(signum).name} {disposition}"]
+    state += ["blocked"] if has("SigBlk") else []
+    state += ["pending"] if has("SigPnd") or has("ShdPnd") else []
+    return ", ".join(state)
 
 
 def tree(pid: int) -> list[int]:

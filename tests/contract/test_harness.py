@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import struct
 import sys
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from wireproof import cases
 from wireproof.implementation import Implementation, target
 from wireproof.procs import WAIT
 from wireproof.session import (
@@ -181,3 +183,35 @@ def test_a_reset_storm_comes_from_as_many_ports() -> None:
             session.connect(f"storm{i}").reset()
         assert len({conn.address for conn in session.conns}) == 200
         session.close()
+
+
+# A server that greets its client, then holds SIGINT back until the next
+# connection: a stand-in for a loop that Ctrl-C reached just before it blocked
+# in accept(), whose handler runs only once something wakes it.
+WAKES_LATE = ("import signal, socket\n"
+              "s = socket.create_server(('127.0.0.1', 0))\n"
+              "print('listening on 127.0.0.1:%d' % s.getsockname()[1], flush=True)\n"
+              "c, a = s.accept()\n"
+              "print('connected %s:%d' % a, flush=True)\n"
+              "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})\n"
+              "c.sendall(b'connect to server successful')\n"
+              "s.accept()\n"
+              "signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})\n")
+
+
+def test_a_server_that_outlives_its_stop_signal_is_shown_what_wakes_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cases, "STOP_WAIT", 0.5)
+    impl = Implementation("wakes_late", "v4_select", False,
+                          lambda host, port: [sys.executable, "-c", WAKES_LATE])
+    session = Session(impl)
+    try:
+        with pytest.raises(ContractFailure) as failure:
+            cases.BY_ID["shutdown.sigint"].run(session)
+    finally:
+        stderr = session.close()
+    # Asleep in the kernel (in accept, by whatever name the kernel gives it).
+    assert re.fullmatch(r"still running after 0\.5 s \(S in \w+, SIGINT caught, blocked, "
+                        r"pending\); a connection woke it: exit status -2",
+                        str(failure.value.observed)), session.transcript
+    assert stderr.rstrip().endswith("KeyboardInterrupt"), stderr

@@ -96,7 +96,7 @@ def parser() -> OneLineParser:
     p.add_argument("--rounds", type=_positive(int), metavar="N",
                    help="rounds per implementation (default 4, 1 with --quick)")
     p.add_argument("--duration", type=_positive(float), metavar="SECONDS",
-                   help="seconds per implementation per round (default 1.5, 0.4 with --quick)")
+                   help="seconds per implementation per round (default 1.5, 0.3 with --quick)")
     p.add_argument("--idle-levels", type=_levels, metavar="N,N,...",
                    help="idle connections to hold in the idle scenario "
                         "(default 0,10,100,1000,10000; 0,1000 with --quick)")

@@ -77,7 +77,7 @@ class Settings:
     @classmethod
     def quick(cls) -> Settings:
         """One short round of everything, two idle levels: about a minute."""
-        return cls(rounds=1, duration=0.4, timeout=0.5, stream_drain=5.0, stream_connections=16,
+        return cls(rounds=1, duration=0.3, timeout=0.5, stream_drain=5.0, stream_connections=16,
                    idle_counts=(0, 100, 1000, 10000), syscall_seconds=0.02,
                    idle_levels=(0, 1000), idle_rounds=1, idle_window=0.2, idle_chat=0.2,
                    idle_grow_timeout=3.0, idle_settle=0.3)

@@ -591,3 +591,46 @@ def test_embed_writes_the_committed_runs_parts_and_leaves_a_bad_page_alone(
     assert f"{good}: 2 block(s) rewritten" in done.stderr.decode()
     machine = _bench("--from", source, "--part", "machine").stdout.decode()
     assert f"<!-- bench: machine -->\n```\n{machine}```\n" in good.read_text()
+
+
+class _Clock:
+    """A monotonic clock that moves only when slept on."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class _Holding:
+    """A server whose socket count follows ``counts``, then stays at the last."""
+
+    own_sockets = 1
+
+    def __init__(self, counts: list[int]) -> None:
+        self.counts = counts
+
+    def alive(self) -> bool:
+        return True
+
+    def socket_count(self) -> int:
+        return self.counts.pop(0) if len(self.counts) > 1 else self.counts[0]
+
+
+@pytest.mark.parametrize(("counts", "returns_at"), [
+    ([500, 300, 100, 1], 0.3),      # all let go of: at once
+    ([500, 300, 100, 3], 1.3),      # three kept (the originals' last wake-up): 1 s on
+    ([9] * 1000, 1.0),              # never moving at all
+])
+def test_the_wait_between_idle_sweeps_ends_once_the_count_stops_falling(
+        monkeypatch: pytest.MonkeyPatch, counts: list[int], returns_at: float) -> None:
+    clock = _Clock()
+    monkeypatch.setattr(runner.time, "monotonic", clock.monotonic)
+    monkeypatch.setattr(runner.time, "sleep", clock.sleep)
+    runner._wait_accepted_down(_Holding(counts), timeout=20.0)  # type: ignore[arg-type]
+    # To within one 0.1 s poll (the fake clock's sums of 0.1 are inexact).
+    assert clock.now == pytest.approx(returns_at, abs=0.11)

@@ -374,25 +374,12 @@ def _wait_accepted(server: Server, count: int, timeout: float) -> str | None:
         time.sleep(0.05)
 
 
-# How long the count of a server's sockets may stay put before it is taken as
-# all it will let go of: the originals keep the sockets of their last wake-up
-# open until the next event (``unclosed-last-conn``), and would otherwise hold
-# each sweep for the whole bound.
-STALLED = 1.0
-
-
 def _wait_accepted_down(server: Server, timeout: float) -> None:
-    """Wait, up to ``timeout``, until the server holds no connection any more,
-    or has held the same number of them for :data:`STALLED` seconds."""
+    """Wait, up to ``timeout``, until the server holds no connection any more."""
     deadline = time.monotonic() + timeout
-    last, since = None, time.monotonic()
     while time.monotonic() < deadline and server.alive():
         sockets = server.socket_count()
         if sockets is None or sockets <= server.own_sockets:
-            return
-        if sockets != last:
-            last, since = sockets, time.monotonic()
-        elif time.monotonic() - since >= STALLED:
             return
         time.sleep(0.1)
 

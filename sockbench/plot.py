@@ -22,7 +22,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.transforms import blended_transform_factory
 
-from sockbench.report import memory_per_connection, model
+from sockbench.report import HEADROOM, judged_by_round, memory_per_connection, model
 from sockbench.runner import CHAT_PAYLOAD
 from sockbench.syscalls import FD_SETSIZE
 
@@ -113,9 +113,10 @@ def conversation(scenario: str, data: dict[str, Any]) -> Figure:
     if "ceiling" in data:
         handles.append(Patch(facecolor=CEILING,
                              label=f"ceiling: {data['ceiling']['server']}, a C server"))
-    verdicts = any("generator_bound" in rd for _, r in items for rd in r["rounds"])
+    verdicts = judged_by_round(items)
     handles.append(Patch(facecolor="white", edgecolor="black", hatch=LOWER_BOUND_HATCH,
-                         label=("rounds marked ! (generator's CPU >= 75%\nof the server's): "
+                         label=(f"rounds marked ! (generator's CPU >= {HEADROOM:.0%}\n"
+                                "of the server's): "
                                 "maybe its limit, a lower bound" if verdicts else
                                 f"load generator at >= {GENERATOR_BOUND:.0%} CPU:\n"
                                 "its limit, a lower bound")))

@@ -186,9 +186,7 @@ def conversation_table(scenario: str, data: dict[str, Any], settings: dict[str, 
     items = list(data["results"].items())
     if "ceiling" in data:
         items.append((f"ceiling: {data['ceiling']['server']}", data["ceiling"]))
-    # Reports written before the generator's headroom was judged per round
-    # have no verdict in their rounds, and replay as they were printed.
-    by_round = any("generator_bound" in rd for _, r in items for rd in r["rounds"])
+    by_round = judged_by_round(items)
     if by_round:
         header.insert(-1, "gen/srv CPU by round")
     rows = []
@@ -221,6 +219,13 @@ def conversation_table(scenario: str, data: dict[str, Any], settings: dict[str, 
                          f"{name} ({r['processes']}) {_ratio(r['ratio_to_one_process'])}"
                          for name, r in shared))
     return lines
+
+
+def judged_by_round(items: list[tuple[str, dict[str, Any]]]) -> bool:
+    """Whether the rounds of these results carry the generator's headroom
+    verdict (``generator_bound``): reports written before it was judged per
+    round have none, and replay as they were printed."""
+    return any("generator_bound" in rd for _, r in items for rd in r["rounds"])
 
 
 def _by_round(rounds: list[dict[str, Any]]) -> str:

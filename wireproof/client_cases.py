@@ -22,6 +22,7 @@ from wireproof.session import ContractFailure, Session, show
 # answer to give has WAIT to give it: how fast it starts is no promise.
 CLIENT_TIMEOUT = 1.0
 HANG_MARGIN = 4.0
+GIVES_UP = CLIENT_TIMEOUT + HANG_MARGIN  # the bound for a client with no answer coming
 
 HOSTNAME = socket.gethostname().encode("utf-8", "surrogateescape")
 
@@ -94,7 +95,7 @@ def converse(client: Client, session: Session) -> None:
     greeting = session.conversation.greeting
     # Without a greeting to wait for, the client's own timeout ends it, as
     # against a silent listener; a client that ignores it is told so as soon.
-    bound = WAIT if greeting else CLIENT_TIMEOUT + HANG_MARGIN
+    bound = WAIT if greeting else GIVES_UP
     outcome = run_client(client, session.host, session.port, session.note, bound)
     if client.like == "v1_client":
         expect(outcome, greeting + b"\n", 0)
@@ -136,5 +137,5 @@ def refused(client: Client, note: Callable[[str], None]) -> None:
 
 def silent(client: Client, note: Callable[[str], None]) -> None:
     with silent_listener() as port:
-        outcome = run_client(client, "127.0.0.1", port, note, CLIENT_TIMEOUT + HANG_MARGIN)
+        outcome = run_client(client, "127.0.0.1", port, note, GIVES_UP)
     expect(outcome, HOSTNAME + b"\n" if client.like == "v4_client" else b"", 1)
